@@ -1,0 +1,30 @@
+// CPU threading: OpenMP when the build has it, serial otherwise. The thread count is a per-process setting
+// made at start-up (`--threads`); everything else reads it.
+#pragma once
+#include <cstdint>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace vigil::cpu {
+
+int num_threads();
+void set_num_threads(int n);  // n <= 0: use the hardware/OMP default
+bool built_with_openmp();
+
+// Calls fn(i) for i in [0, n), spread over threads when n*cost is large enough to pay for it.
+template <typename Fn>
+void parallel_for(int64_t n, Fn&& fn, int64_t min_per_thread = 1) {
+#if defined(_OPENMP)
+  if (n >= 2 * min_per_thread && num_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+#endif
+  (void)min_per_thread;
+  for (int64_t i = 0; i < n; ++i) fn(i);
+}
+
+}  // namespace vigil::cpu
