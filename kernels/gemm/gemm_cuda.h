@@ -1,0 +1,16 @@
+// Launchers for vigil's hand-written tiled SGEMM (device pointers, current stream) and the cuBLAS baseline.
+#pragma once
+#include <cstdint>
+
+namespace vigil::ops::cuda {
+
+// C(M,N) = alpha * op(A) * op(B) + beta * C, row-major; op(A) is (M,K), op(B) is (K,N); lda/ldb/ldc are the
+// row strides as stored (A is stored (K,M) when trans_a). beta == 0 overwrites C (NaNs in C do not propagate).
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// The same contract through cuBLAS (pedantic FP32 math, no TF32): the baseline for tests and benchmarks.
+void sgemm_cublas(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+}  // namespace vigil::ops::cuda
