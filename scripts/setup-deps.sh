@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs vigil's build and test dependencies from Debian packages (idempotent; skips apt when all are present).
+# CUDA and cuDNN are not installed here: when the CUDA toolkit (nvcc) and cuDNN are present, the build uses them.
+set -euo pipefail
+PKGS=(build-essential cmake ninja-build pkg-config
+      libgtest-dev nlohmann-json3-dev libstb-dev libopenblas-openmp-dev
+      dataset-fashion-mnist)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all Debian packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup-deps: done"
