@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "infer/info.h"
+#include "infer/model_cmd.h"
 
 namespace {
 
@@ -20,6 +21,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> cmds = {
       {"info", "show the build (CUDA, cuDNN, BLAS versions) and this machine's GPUs and threads",
        [](int, char**) { return vigil::cli::run_info(std::cout); }},
+      {"model", "show a model's layer table (parameters, multiply-adds), list or print presets",
+       [](int argc, char** argv) { return vigil::cli::run_model(argc, argv); }},
       {"version", "print the version", [](int, char**) {
          std::cout << "vigil " << VIGIL_VERSION << "\n";
          return 0;

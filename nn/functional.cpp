@@ -203,7 +203,7 @@ Var batch_norm(Tape& tape, const Var& x, const Var& gamma, const Var& beta, Tens
   s.hw = xv.dim() == 4 ? xv.size(2) * xv.size(3) : 1;
   s.eps = o.eps;
   s.momentum = o.momentum;
-  for (const Tensor* t : {&gamma.value(), &beta.value(), &running_mean, &running_var})
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma.value(), &beta.value(), &running_mean, &running_var})
     VIGIL_CHECK(t->numel() == s.c && t->dtype() == DType::F32 && t->device() == xv.device(), "batch_norm: ",
                 t->str(), " does not fit ", s.c, " channels on ", xv.device().str());
   s.validate();

@@ -35,7 +35,7 @@ template <typename A, typename R>
                                        << ", max rel err " << max_rel;
 }
 
-#define ExpectAllClose(actual, ref, tol) EXPECT_TRUE(::vigil::test::AllClose((actual), (ref), (tol)))
+#define ExpectAllClose(actual, ref, ...) EXPECT_TRUE(::vigil::test::AllClose((actual), (ref), (__VA_ARGS__)))
 
 template <typename T>
 double max_abs(const std::vector<T>& v) {

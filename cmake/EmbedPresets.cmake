@@ -1,0 +1,12 @@
+# Writes OUT: a C++ file defining vigil::find_preset() over every DIR/*.json (name = file stem).
+file(GLOB files ${DIR}/*.json)
+list(SORT files)
+set(body "// Generated from nn/models/*.json by cmake/EmbedPresets.cmake: do not edit.\n#include \"nn/presets.h\"\n\nnamespace vigil {\nconst char* find_preset(const std::string& name) {\n")
+foreach(f ${files})
+  get_filename_component(stem ${f} NAME_WE)
+  file(READ ${f} text)
+  string(APPEND body "  if (name == \"${stem}\") return R\"vigil_preset(${text})vigil_preset\";\n")
+endforeach()
+string(APPEND body "  return nullptr;\n}\n}  // namespace vigil\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
