@@ -1,0 +1,87 @@
+"""PyTorch timings for the shapes of bench/conv2d_bench.cpp: forward, backward data and backward weight of
+torch.nn.functional.conv2d on the CPU (1 and 2 threads) and, when available, CUDA (TF32 off). Prints one JSON line
+per measurement in bench_util.h's format, impl "torch-cpu" / "torch-cuda".
+Usage: python3 bench/torch/conv2d.py [--reps N] [--threads 1,2]"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def shape_str(n, c_in, hw, c_out, k, stride, pad):
+    # Conv2dShape::str(): "NxCxHxW -> Cout kKHxKW sSHxSW pPHxPW dDHxDW gG"
+    return "%dx%dx%dx%d -> %d k%dx%d s%dx%d p%dx%d d1x1 g1" % (n, c_in, hw, hw, c_out, k, k, stride, stride, pad, pad)
+
+
+SHAPES = []
+for n in (1, 2):
+    SHAPES += [(n, 3, 512, 16, 7, 2, 1), (n, 16, 127, 32, 3, 1, 1), (n, 32, 63, 64, 3, 1, 1),
+               (n, 64, 31, 128, 3, 1, 1), (n, 128, 15, 256, 3, 1, 1)]
+SHAPES.append((1, 64, 56, 64, 3, 1, 1))
+
+
+def time_it(fn, reps, warmup, sync):
+    for _ in range(warmup):
+        fn()
+    sync()
+    ms = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        ms.append((time.perf_counter() - t0) * 1e3)
+    ms.sort()
+    return ms[len(ms) // 2], ms[0]
+
+
+def report(op, impl, shape, t, flops):
+    med, mn = t
+    print(json.dumps({"op": op, "impl": impl, "shape": shape, "ms": round(med, 4), "min_ms": round(mn, 4),
+                      "gflops": round(flops / (med * 1e6), 2), "gbps": 0.0}, separators=(",", ":")), flush=True)
+
+
+def bench(device, impl, reps, suffix):
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    for (n, c_in, hw, c_out, k, stride, pad) in SHAPES:
+        g = torch.Generator().manual_seed(0)
+        x = (torch.rand(n, c_in, hw, hw, generator=g) * 2 - 1).to(device)
+        w = (torch.rand(c_out, c_in, k, k, generator=g) * 2 - 1).to(device)
+        b = (torch.rand(c_out, generator=g) * 2 - 1).to(device)
+        y = F.conv2d(x, w, b, stride=stride, padding=pad)
+        dy = torch.rand(y.shape, generator=g).to(device) * 2 - 1
+        oh, ow = y.shape[2], y.shape[3]
+        flops = 2.0 * n * c_out * oh * ow * c_in * k * k
+        shape = shape_str(n, c_in, hw, c_out, k, stride, pad) + suffix
+
+        def conv_backward(mask):
+            return torch.ops.aten.convolution_backward(dy, x, w, [c_out], [stride, stride], [pad, pad], [1, 1],
+                                                       False, [0, 0], 1, mask)
+
+        with torch.no_grad():
+            report("conv2d_forward", impl, shape, time_it(lambda: F.conv2d(x, w, b, stride=stride, padding=pad),
+                                                          reps, 2, sync), flops)
+            report("conv2d_backward_data", impl, shape,
+                   time_it(lambda: conv_backward([True, False, False]), reps, 2, sync), flops)
+            report("conv2d_backward_weight", impl, shape,
+                   time_it(lambda: conv_backward([False, True, False]), reps, 2, sync), flops)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--threads", default="1,2")
+    args = ap.parse_args()
+    for t in [int(v) for v in args.threads.split(",")]:
+        torch.set_num_threads(t)
+        bench("cpu", "torch-cpu", args.reps, " @%dt" % t)
+    if torch.cuda.is_available():
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        bench("cuda", "torch-cuda", args.reps, "")
+
+
+if __name__ == "__main__":
+    main()
