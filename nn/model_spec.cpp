@@ -414,7 +414,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
 }
 
 std::unique_ptr<Sequential> build_network(const ModelSpec& spec, uint64_t seed, bool initialize) {
-  BuildState st{spec.source, seed, initialize};
+  BuildState st{spec.source, seed, initialize, 1, 0, {}};
   Shape shape = {spec.input.channels, spec.input.height, spec.input.width};
   return build_list(spec.layers, "", "layers", shape, st);
 }

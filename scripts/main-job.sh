@@ -8,8 +8,7 @@ BUILD=${VIGIL_BUILD_DIR:-build}
 bash scripts/build.sh
 echo "== vigil info"
 ./"$BUILD"/infer/vigil info
-echo "== kernel benchmarks (JSON lines: op, implementation, shape, median ms, GFLOP/s, GB/s)"
-for b in "$BUILD"/bench/*_bench; do
-  [ -x "$b" ] || continue
-  "$b" --quick
-done
+echo "== the seed network's layer table"
+./"$BUILD"/infer/vigil model show seed | tail -4
+echo "== kernel benchmarks beside PyTorch (ratio = torch ms / vigil ms)"
+bash scripts/bench-ops.sh
