@@ -3,6 +3,8 @@
 # python3-torch is installed, the same ops in PyTorch in the same run; prints a side-by-side ratio table.
 # Output files: ${BENCH_OUT:-build/bench-results}/{vigil,torch}.jsonl
 set -uo pipefail
+# Spinning OpenMP threads distort timings on small shared machines; vigil itself defaults to PASSIVE too.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 cd "$(dirname "$0")/.."
 BUILD=${VIGIL_BUILD_DIR:-build}
 OUTDIR=${BENCH_OUT:-$BUILD/bench-results}

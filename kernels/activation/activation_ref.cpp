@@ -5,16 +5,27 @@
 
 namespace vigil::ops::ref {
 
+namespace {
+constexpr int64_t kChunk = 1 << 15;  // elements per parallel range
+}
+
 template <typename T>
 void activation_forward(const ActivationParams& p, int64_t n, const T* x, T* y) {
   const T slope = p.kind == ActivationKind::Relu ? T(0) : static_cast<T>(p.negative_slope);
-  cpu::parallel_for(n, [&](int64_t i) { y[i] = x[i] > T(0) ? x[i] : slope * x[i]; }, 1 << 14);
+  cpu::parallel_for_ranges(n, kChunk, [x, y, slope](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const T v = x[i];
+      y[i] = v > T(0) ? v : slope * v;
+    }
+  });
 }
 
 template <typename T>
 void activation_backward(const ActivationParams& p, int64_t n, const T* x, const T* dy, T* dx) {
   const T slope = p.kind == ActivationKind::Relu ? T(0) : static_cast<T>(p.negative_slope);
-  cpu::parallel_for(n, [&](int64_t i) { dx[i] += x[i] > T(0) ? dy[i] : slope * dy[i]; }, 1 << 14);
+  cpu::parallel_for_ranges(n, kChunk, [x, dy, dx, slope](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dx[i] += x[i] > T(0) ? dy[i] : slope * dy[i];
+  });
 }
 
 template void activation_forward<float>(const ActivationParams&, int64_t, const float*, float*);
