@@ -1,5 +1,8 @@
 // `vigil`: one CLI with git-style subcommands; errors are caught here and reported with a non-zero exit.
+#include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -8,6 +11,7 @@
 #include "common/error.h"
 #include "infer/info.h"
 #include "infer/model_cmd.h"
+#include "infer/train_cmd.h"
 
 namespace {
 
@@ -23,6 +27,8 @@ const std::vector<Command>& commands() {
        [](int, char**) { return vigil::cli::run_info(std::cout); }},
       {"model", "show a model's layer table (parameters, multiply-adds), list or print presets",
        [](int argc, char** argv) { return vigil::cli::run_model(argc, argv); }},
+      {"train", "train a model on labelled folders, a list file or Fashion-MNIST (see vigil train --help)",
+       [](int argc, char** argv) { return vigil::cli::run_train(argc, argv); }},
       {"version", "print the version", [](int, char**) {
          std::cout << "vigil " << VIGIL_VERSION << "\n";
          return 0;
@@ -39,7 +45,17 @@ void usage(std::ostream& out) {
 
 }  // namespace
 
+// OpenMP threads that spin at barriers starve the loader's threads (and anything else on a small machine): with
+// 2 cores a training step ran 30x slower. The wait policy is read when the OpenMP runtime loads, before main(), so
+// vigil re-executes itself once with OMP_WAIT_POLICY=PASSIVE unless the user chose a policy.
+void ensure_passive_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the default policy
+}
+
 int main(int argc, char** argv) {
+  ensure_passive_openmp_wait(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;

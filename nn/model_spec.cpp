@@ -390,6 +390,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
     for (float v : pp.std)
       if (!(v > 0.f)) f.fail("std", "every entry must be positive");
     if (pp.resize == "shorter_side") {
+      if (pp.crop != "center") f.fail("crop", "resize: shorter_side needs crop: center to reach the input size");
       if (pp.resize_shorter == 0) pp.resize_shorter = std::min(s.input.height, s.input.width);
       if (pp.resize_shorter < std::min(s.input.height, s.input.width))
         f.fail("resize_shorter", "must be at least the input's shorter side so the crop fits");

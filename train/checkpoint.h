@@ -1,0 +1,36 @@
+// Training checkpoints: one .safetensors file holding the model (state_dict names), the optimizer state
+// ("optimizer.<param>.<slot>") and the loop position (epoch, step, position inside the epoch, best metric, partial
+// epoch sums) so that `vigil train --resume` continues exactly. Written atomically.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/model.h"
+#include "nn/optimizer.h"
+
+namespace vigil::train {
+
+struct LoopState {
+  int64_t epoch = 0;            // the epoch in progress (or the next one when batch_in_epoch == 0)
+  int64_t batch_in_epoch = 0;   // batches of `epoch` already done (a checkpoint taken mid-epoch)
+  int64_t step = 0;             // optimizer steps so far
+  double best_metric = 0;       // best validation metric so far (higher is better; loss is stored negated)
+  int64_t best_epoch = -1;
+  int64_t epochs_since_best = 0;
+  // Sums of the epoch in progress (mid-epoch checkpoints): loss * images, images, and the confusion counts.
+  double partial_loss_sum = 0;
+  int64_t partial_images = 0;
+  nlohmann::json partial_confusion;  // ConfusionMatrix::to_json() or null
+  nlohmann::json to_json() const;
+  static LoopState from_json(const nlohmann::json& j, const std::string& source);
+};
+
+void save_checkpoint(const std::string& path, const Model& model, const Optimizer& optimizer, const LoopState& state,
+                     const nlohmann::json& config);
+
+// Restores model weights, optimizer state and the loop position from `path`; the model must have been built from
+// the same definition. Returns the loop state; `config` receives the saved configuration.
+LoopState load_checkpoint(const std::string& path, Model& model, Optimizer& optimizer, nlohmann::json* config);
+
+}  // namespace vigil::train
