@@ -217,6 +217,9 @@ const std::vector<Option>& options() {
        }},
       {"device", "cpu | cuda | cuda:N | auto", false, [](TrainConfig& c, const std::string& v) { c.device = v; },
        [](const TrainConfig& c) { return json(c.device); }},
+      {"gpu-kernels", "on a GPU: cudnn (cuDNN for convolution, pooling, softmax) or cuda (vigil's own kernels)", false,
+       [](TrainConfig& c, const std::string& v) { c.gpu_kernels = v; },
+       [](const TrainConfig& c) { return json(c.gpu_kernels); }},
       {"threads", "CPU threads (0: all cores)", false, num("threads", &TrainConfig::threads),
        [](const TrainConfig& c) { return json(c.threads); }},
       {"seed", "random seed (data order, augmentation, dropout, initialisation)", false, num("seed", &TrainConfig::seed),
@@ -299,6 +302,7 @@ void TrainConfig::validate() const {
               "--best-metric must be macro_f1, accuracy or loss");
   VIGIL_CHECK(workers >= 1 && workers <= 64, "--workers must be in [1, 64]");
   VIGIL_CHECK(threads >= 0, "--threads must be >= 0");
+  VIGIL_CHECK(gpu_kernels == "cudnn" || gpu_kernels == "cuda", "--gpu-kernels must be cudnn or cuda");
   VIGIL_CHECK(limit_train >= 0 && limit_val >= 0, "--limit-train/--limit-val must be >= 0");
   data::validate_augment_options(augmentation);
 }

@@ -50,6 +50,7 @@ struct TrainConfig {
 
   // Execution.
   std::string device = "auto";
+  std::string gpu_kernels = "cudnn";  // on a GPU: "cudnn" (cuDNN for conv/pool/softmax) or "cuda" (vigil's own kernels)
   int threads = 0;  // 0: all cores
   uint64_t seed = 1;
   std::string recipe;  // "" | "seed"

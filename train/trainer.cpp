@@ -110,13 +110,23 @@ struct EvalResult {
   ConfusionMatrix confusion;
 };
 
-EvalResult evaluate(Model& model, data::Loader& loader, const fn::CrossEntropyOptions& ce, const Device& device) {
+// Which implementation device-resident ops use (--gpu-kernels).
+ExecConfig exec_config(const std::string& gpu_kernels) {
+  ExecConfig e;
+  const Backend b = gpu_kernels == "cuda" ? Backend::Cuda : Backend::Cudnn;
+  e.conv = e.pool = e.softmax = b;
+  return e;
+}
+
+EvalResult evaluate(Model& model, data::Loader& loader, const fn::CrossEntropyOptions& ce, const Device& device,
+                    const ExecConfig& exec) {
   EvalResult r{0, ConfusionMatrix(model.spec().classes)};
   loader.start_epoch(0);
   data::Batch b;
   double loss_sum = 0;
   int64_t n = 0;
   Tape tape(false);
+  tape.config() = exec;
   while (loader.next(b)) {
     if (b.size() == 0) continue;
     Var x(b.images.to(device));
@@ -168,16 +178,20 @@ int run_training(TrainConfig c, std::ostream& out) {
     resumed.threads = c.threads;
     resumed.workers = c.workers;
     resumed.progress = c.progress;
+    resumed.gpu_kernels = c.gpu_kernels;
     if (c.epochs != TrainConfig().epochs) resumed.epochs = c.epochs;
     c = resumed;
   }
   c.validate();
   if (c.threads > 0) cpu::set_num_threads(c.threads);
   const Device device = resolve_device(c.device, &out);
+  const ExecConfig exec = exec_config(c.gpu_kernels);
 
   ModelSpec base = load_model_spec(c.model);
   const std::vector<std::string> classes = c.classes.empty() ? base.classes : data::parse_class_list(c.classes);
   ModelSpec spec = spec_for_classes(base, classes);
+  VIGIL_CHECK(spec.head == Head::Softmax, c.model, ": the model has a sigmoid (multi-label) head; vigil train fits "
+              "exclusive classes with softmax cross-entropy and has no multi-label data format yet");
   fs::create_directories(run_dir + "/checkpoints");
   if (resume_from.empty()) {
     nlohmann::json cfg = c.to_json();
@@ -254,6 +268,7 @@ int run_training(TrainConfig c, std::ostream& out) {
       if (b.size() == 0) continue;
       const float lr = learning_rate(c.schedule, base_lr, st.step, steps_per_epoch, total_steps);
       Tape tape;
+      tape.config() = exec;
       Var x(b.images.to(device));
       const Tensor labels = b.labels.to(device);
       Var logits = model.forward(tape, x, RunContext{true, c.seed, static_cast<uint64_t>(st.step)});
@@ -313,7 +328,7 @@ int run_training(TrainConfig c, std::ostream& out) {
     seconds_per_epoch = epoch_seconds;
     double metric = metric_value(c.best_metric, rec.train_loss, train_cm);
     if (val_loader) {
-      EvalResult v = evaluate(model, *val_loader, eval_ce, device);
+      EvalResult v = evaluate(model, *val_loader, eval_ce, device, exec);
       rec.val_loss = v.loss;
       rec.val_accuracy = v.confusion.accuracy();
       rec.val_confusion = v.confusion.to_json();
@@ -369,7 +384,7 @@ int run_training(TrainConfig c, std::ostream& out) {
     Model best = Model::load(run_dir + "/model.safetensors");
     best.to(device);
     data::Loader test_loader(data.test, best.spec(), loader_options(c, false, out));
-    EvalResult t = evaluate(best, test_loader, eval_ce, device);
+    EvalResult t = evaluate(best, test_loader, eval_ce, device, exec);
     const auto ci = wilson_interval(static_cast<int64_t>(std::llround(t.confusion.accuracy() * t.confusion.total())),
                                     t.confusion.total());
     out << "test (best model, " << t.confusion.total() << " images): accuracy " << t.confusion.accuracy() << " (95% CI "
