@@ -9,38 +9,13 @@
 
 #include "batchnorm/batchnorm.h"
 #include "bench_util.h"
-#include "common/device.h"
 #include "common/parallel.h"
 
 namespace {
 
 using vigil::Backend;
 using vigil::ops::BatchNormShape;
-
-// A host vector mirrored where `backend` expects its data (device memory for Cuda/Cudnn).
-class Buffer {
- public:
-  Buffer(Backend b, const std::vector<float>& host) : host_(host) {
-    if (vigil::is_device_backend(b)) {
-      dev_ = static_cast<float*>(vigil::device::alloc(host.size() * sizeof(float)));
-      vigil::device::copy_to_device(dev_, host.data(), host.size() * sizeof(float));
-    }
-  }
-  ~Buffer() {
-    if (dev_) vigil::device::free(dev_);
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  float* data() { return dev_ ? dev_ : host_.data(); }
-  std::vector<float> host() {
-    if (dev_) vigil::device::copy_to_host(host_.data(), dev_, host_.size() * sizeof(float));
-    return host_;
-  }
-
- private:
-  std::vector<float> host_;
-  float* dev_ = nullptr;
-};
+using Buffer = vigil::bench::Buffer<float>;
 
 std::vector<float> uniform(size_t n, float lo, float hi, unsigned seed) {
   std::mt19937 gen(seed);

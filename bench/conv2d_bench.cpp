@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "common/device.h"
 #include "common/parallel.h"
 #include "conv2d/conv2d.h"
 
@@ -20,6 +19,7 @@ namespace {
 using vigil::Backend;
 using vigil::ops::Conv2dAlgo;
 using vigil::ops::Conv2dShape;
+using Buffer = vigil::bench::Buffer<float>;
 
 Conv2dShape make_shape(int n, int c_in, int hw, int c_out, int k, int stride, int pad) {
   Conv2dShape s;
@@ -36,31 +36,6 @@ std::vector<float> random_vector(int64_t n, unsigned seed) {
   for (float& x : v) x = d(gen);
   return v;
 }
-
-// A tensor where backend b's kernels expect it (host vector, or device memory for Cuda/Cudnn).
-class Tensor {
- public:
-  Tensor(Backend b, const std::vector<float>& host) : host_(host) {
-    if (vigil::is_device_backend(b)) {
-      dev_ = static_cast<float*>(vigil::device::alloc(host.size() * sizeof(float)));
-      vigil::device::copy_to_device(dev_, host.data(), host.size() * sizeof(float));
-    }
-  }
-  ~Tensor() {
-    if (dev_) vigil::device::free(dev_);
-  }
-  Tensor(const Tensor&) = delete;
-  Tensor& operator=(const Tensor&) = delete;
-  float* data() { return dev_ ? dev_ : host_.data(); }
-  std::vector<float> host() {
-    if (dev_) vigil::device::copy_to_host(host_.data(), dev_, host_.size() * sizeof(float));
-    return host_;
-  }
-
- private:
-  std::vector<float> host_;
-  float* dev_ = nullptr;
-};
 
 // |a - r| <= rel * max|r| everywhere (the tests' scaled tolerances, loosely).
 bool close(const std::vector<float>& a, const std::vector<float>& r, double rel, const char* what,
@@ -146,8 +121,8 @@ int main(int argc, char** argv) {
 
     for (const Impl& impl : impls) {
       const Backend b = impl.backend;
-      Tensor tx(b, x), tw(b, w), tb(b, bias), tdy(b, dy);
-      Tensor ty(b, std::vector<float>(s.y_numel())), tdx(b, std::vector<float>(s.x_numel(), 0.f)),
+      Buffer tx(b, x), tw(b, w), tb(b, bias), tdy(b, dy);
+      Buffer ty(b, std::vector<float>(s.y_numel())), tdx(b, std::vector<float>(s.x_numel(), 0.f)),
           tdw(b, std::vector<float>(s.w_numel(), 0.f));
       auto fwd = [&] { vigil::ops::conv2d_forward(b, s, tx.data(), tw.data(), tb.data(), ty.data(), impl.algo); };
       auto bwd_data = [&] { vigil::ops::conv2d_backward_data(b, s, tdy.data(), tw.data(), tdx.data(), impl.algo); };

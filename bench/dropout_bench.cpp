@@ -8,44 +8,12 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "common/device.h"
-#include "common/error.h"
 #include "dropout/dropout.h"
 #include "dropout/dropout_ref.h"
 
 using namespace vigil;
 
 namespace {
-
-// Host or device copy of a host vector for backend b (device memory freed by the owner).
-struct Buffer {
-  Backend b;
-  size_t bytes;
-  std::vector<uint8_t> host;
-  void* dev = nullptr;
-  Buffer(Backend backend, const void* src, size_t n) : b(backend), bytes(n) {
-    if (is_device_backend(b)) {
-      dev = device::alloc(bytes);
-      if (src) device::copy_to_device(dev, src, bytes);
-    } else {
-      host.assign(static_cast<const uint8_t*>(src), static_cast<const uint8_t*>(src) + bytes);
-    }
-  }
-  explicit Buffer(Backend backend, size_t n) : Buffer(backend, std::vector<uint8_t>(n).data(), n) {}
-  ~Buffer() {
-    if (dev) device::free(dev);
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  void* data() { return dev ? dev : host.data(); }
-  template <typename T>
-  std::vector<T> read() const {
-    std::vector<T> out(bytes / sizeof(T));
-    if (dev) device::copy_to_host(out.data(), dev, out.size() * sizeof(T));
-    else std::copy(host.begin(), host.begin() + out.size() * sizeof(T), reinterpret_cast<uint8_t*>(out.data()));
-    return out;
-  }
-};
 
 // Philox backends must match the reference bit for bit; cuDNN (its own RNG) must output 0 or x * scale with a
 // plausible kept fraction and a backward that uses the same mask.
@@ -83,34 +51,30 @@ int main(int argc, char** argv) {
     ops::ref::dropout_forward(p, n, x.data(), y_ref.data(), mask_ref.data());
     ops::ref::dropout_backward(p, n, dy.data(), mask_ref.data(), dx_ref.data());
     const std::string shape = "n=" + std::to_string(n) + ",p=0.5";
-    for (Backend b : bench::bench_backends()) {
-      try {
-        const size_t bytes = n * sizeof(float);
-        Buffer bx(b, x.data(), bytes), bdy(b, dy.data(), bytes), by(b, bytes), bdx(b, bytes);
-        Buffer reserve(b, ops::dropout_reserve_bytes(b, n));
-        float* xp = static_cast<float*>(bx.data());
-        float* yp = static_cast<float*>(by.data());
-        float* dyp = static_cast<float*>(bdy.data());
-        float* dxp = static_cast<float*>(bdx.data());
-        ops::dropout_forward(b, p, n, xp, yp, reserve.data());
-        ops::dropout_backward(b, p, n, dyp, reserve.data(), dxp);
-        if (!validate(b, p, x, dy, y_ref, dx_ref, by.read<float>(), bdx.read<float>())) {
-          std::fprintf(stderr, "dropout_bench: %s result does not match the reference for %s\n", backend_name(b),
-                       shape.c_str());
-          return 1;
-        }
-        const int r = b == Backend::Reference ? std::max(1, reps / 5) : reps;
-        bench::report("dropout_forward", backend_name(b), shape,
-                      bench::time_it(b, [&] { ops::dropout_forward(b, p, n, xp, yp, reserve.data()); }, r, 1), 0,
-                      9.0 * n);
-        bench::report("dropout_backward", backend_name(b), shape,
-                      bench::time_it(b, [&] { ops::dropout_backward(b, p, n, dyp, reserve.data(), dxp); }, r, 1), 0,
-                      13.0 * n);
-      } catch (const Error& e) {
-        std::fprintf(stderr, "dropout_bench: %s: %s\n", backend_name(b), e.what());
-        return 1;
+    const bool passed = bench::for_each_backend("dropout_bench", [&](Backend b) {
+      bench::Buffer<float> bx(b, x), bdy(b, dy), by(b, std::vector<float>(n)), bdx(b, std::vector<float>(n));
+      bench::Buffer<uint8_t> reserve(b, std::vector<uint8_t>(ops::dropout_reserve_bytes(b, n)));
+      float* xp = bx.data();
+      float* yp = by.data();
+      float* dyp = bdy.data();
+      float* dxp = bdx.data();
+      ops::dropout_forward(b, p, n, xp, yp, reserve.data());
+      ops::dropout_backward(b, p, n, dyp, reserve.data(), dxp);
+      if (!validate(b, p, x, dy, y_ref, dx_ref, by.host(), bdx.host())) {
+        std::fprintf(stderr, "dropout_bench: %s result does not match the reference for %s\n", backend_name(b),
+                     shape.c_str());
+        return false;
       }
-    }
+      const int r = bench::reps_for(b, reps);
+      bench::report("dropout_forward", backend_name(b), shape,
+                    bench::time_it(b, [&] { ops::dropout_forward(b, p, n, xp, yp, reserve.data()); }, r, 1), 0,
+                    9.0 * n);
+      bench::report("dropout_backward", backend_name(b), shape,
+                    bench::time_it(b, [&] { ops::dropout_backward(b, p, n, dyp, reserve.data(), dxp); }, r, 1), 0,
+                    13.0 * n);
+      return true;
+    });
+    if (!passed) return 1;
   }
   return 0;
 }

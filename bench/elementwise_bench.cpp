@@ -1,5 +1,4 @@
 // Element-wise benchmark: maps, reductions, channel ops and 16-bit conversions per backend, in GB/s.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -9,45 +8,14 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "common/device.h"
-#include "common/error.h"
 #include "elementwise/elementwise.h"
 #include "elementwise/elementwise_ref.h"
 #include "tests/support/tolerances.h"
 
 using namespace vigil;
+using bench::Buffer;
 
 namespace {
-
-// A host vector's copy where backend b's kernels expect it (device memory freed by the owner).
-template <typename T>
-struct Array {
-  std::vector<T> host;
-  T* dev = nullptr;
-  Array(Backend b, const std::vector<T>& src) {
-    if (is_device_backend(b)) {
-      dev = static_cast<T*>(device::alloc(src.size() * sizeof(T)));
-      device::copy_to_device(dev, src.data(), src.size() * sizeof(T));
-      n = src.size();
-    } else {
-      host = src;
-      n = src.size();
-    }
-  }
-  ~Array() {
-    if (dev) device::free(dev);
-  }
-  Array(const Array&) = delete;
-  Array& operator=(const Array&) = delete;
-  T* data() { return dev ? dev : host.data(); }
-  std::vector<T> read() const {
-    if (!dev) return host;
-    std::vector<T> out(n);
-    device::copy_to_host(out.data(), dev, n * sizeof(T));
-    return out;
-  }
-  size_t n = 0;
-};
 
 // Within tolerance `tol` (the tests' table) of the reference.
 bool close(const std::vector<float>& got, const std::vector<float>& want, test::Tol tol) {
@@ -74,8 +42,7 @@ bool bench_case(const std::string& op, Backend b, const std::string& shape, int 
                  backend_name(b), shape.c_str());
     return false;
   }
-  const int r = b == Backend::Reference ? std::max(1, reps / 5) : reps;
-  bench::report(op, backend_name(b), shape, bench::time_it(b, fn, r, 1), 0, bytes);
+  bench::report(op, backend_name(b), shape, bench::time_it(b, fn, bench::reps_for(b, reps), 1), 0, bytes);
   return true;
 }
 
@@ -97,26 +64,26 @@ bool bench_flat(Backend b, int64_t n, int reps) {
   std::vector<float> from_half_ref(n);
   ops::ref::half_to_float(n, half_ref.data(), from_half_ref.data());
 
-  Array<float> bx(b, x), by0(b, y0), by(b, std::vector<float>(n)), bz(b, y0), bout(b, std::vector<float>(1));
-  Array<uint16_t> bh(b, std::vector<uint16_t>(n)), bhalf(b, half_ref);
+  Buffer<float> bx(b, x), by0(b, y0), by(b, std::vector<float>(n)), bz(b, y0), bout(b, std::vector<float>(1));
+  Buffer<uint16_t> bh(b, std::vector<uint16_t>(n)), bhalf(b, half_ref);
   const double f = sizeof(float);
   return bench_case("add", b, shape, reps, 3 * f * n, [&] { ops::add(b, n, bx.data(), by0.data(), by.data()); },
-                    [&] { return close(by.read(), add_ref, test::tol::kExact); }) &&
+                    [&] { return close(by.host(), add_ref, test::tol::kExact); }) &&
          bench_case("scale", b, shape, reps, 2 * f * n, [&] { ops::scale(b, n, alpha, bx.data(), by.data()); },
-                    [&] { return close(by.read(), scale_ref, test::tol::kExact); }) &&
+                    [&] { return close(by.host(), scale_ref, test::tol::kExact); }) &&
          bench_case("axpy", b, shape, reps, 3 * f * n, [&] { ops::axpy(b, n, alpha, bx.data(), bz.data()); },
-                    [&] { return close(bz.read(), axpy_ref, test::tol::kElementwise); }) &&
+                    [&] { return close(bz.host(), axpy_ref, test::tol::kElementwise); }) &&
          bench_case("sum", b, shape, reps, f * n, [&] { ops::sum(b, n, bx.data(), bout.data()); },
-                    [&] { return close(bout.read(), {sum_ref}, test::tol::kReduction); }) &&
+                    [&] { return close(bout.host(), {sum_ref}, test::tol::kReduction); }) &&
          bench_case("sum_squares", b, shape, reps, f * n, [&] { ops::sum_squares(b, n, bx.data(), bout.data()); },
-                    [&] { return close(bout.read(), {sq_ref}, test::tol::kReduction); }) &&
+                    [&] { return close(bout.host(), {sq_ref}, test::tol::kReduction); }) &&
          bench_case("float_to_half", b, shape, reps, 6.0 * n, [&] { ops::float_to_half(b, n, bx.data(), bh.data()); },
-                    [&] { return bh.read() == half_ref; }) &&
+                    [&] { return bh.host() == half_ref; }) &&
          bench_case("half_to_float", b, shape, reps, 6.0 * n,
                     [&] { ops::half_to_float(b, n, bhalf.data(), by.data()); },
-                    [&] { return close(by.read(), from_half_ref, test::tol::kExact); }) &&
+                    [&] { return close(by.host(), from_half_ref, test::tol::kExact); }) &&
          bench_case("float_to_bfloat16", b, shape, reps, 6.0 * n,
-                    [&] { ops::float_to_bfloat16(b, n, bx.data(), bh.data()); }, [&] { return bh.read() == bf16_ref; });
+                    [&] { ops::float_to_bfloat16(b, n, bx.data(), bh.data()); }, [&] { return bh.host() == bf16_ref; });
 }
 
 // Per-channel bias and bias gradient on x (N, C, HW).
@@ -127,30 +94,25 @@ bool bench_channels(Backend b, int64_t n, int64_t c, int64_t hw, int reps) {
   std::vector<float> biased_ref = x, sums_ref(c, 0.f);
   ops::ref::add_channel_bias<float>(n, c, hw, bias.data(), biased_ref.data());
   ops::ref::channel_sum<float>(n, c, hw, x.data(), sums_ref.data());
-  Array<float> bx(b, x), bbias(b, bias), bsums(b, std::vector<float>(c, 0.f)), bt(b, x);
+  Buffer<float> bx(b, x), bbias(b, bias), bsums(b, std::vector<float>(c, 0.f)), bt(b, x);
   const double f = sizeof(float);
   return bench_case("channel_sum", b, shape, reps, f * total,
                     [&] { ops::channel_sum(b, n, c, hw, bx.data(), bsums.data()); },
-                    [&] { return close(bsums.read(), sums_ref, test::tol::kReduction); }) &&
+                    [&] { return close(bsums.host(), sums_ref, test::tol::kReduction); }) &&
          bench_case("add_channel_bias", b, shape, reps, 2 * f * total,
                     [&] { ops::add_channel_bias(b, n, c, hw, bbias.data(), bt.data()); },
-                    [&] { return close(bt.read(), biased_ref, test::tol::kExact); });
+                    [&] { return close(bt.host(), biased_ref, test::tol::kExact); });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 20;
-  for (Backend b : bench::bench_backends()) {
-    try {
-      for (int64_t n : {int64_t(1) << 20, int64_t(1) << 24})
-        if (!bench_flat(b, n, reps)) return 1;
-      // A ResNet-style block output at batch 8, and the seed net's first conv output at batch 16.
-      if (!bench_channels(b, 8, 64, 56 * 56, reps) || !bench_channels(b, 16, 16, 254 * 254, reps)) return 1;
-    } catch (const Error& e) {
-      std::fprintf(stderr, "elementwise_bench: %s: %s\n", backend_name(b), e.what());
-      return 1;
-    }
-  }
-  return 0;
+  const bool passed = bench::for_each_backend("elementwise_bench", [&](Backend b) {
+    for (int64_t n : {int64_t(1) << 20, int64_t(1) << 24})
+      if (!bench_flat(b, n, reps)) return false;
+    // A ResNet-style block output at batch 8, and the seed net's first conv output at batch 16.
+    return bench_channels(b, 8, 64, 56 * 56, reps) && bench_channels(b, 16, 16, 254 * 254, reps);
+  });
+  return passed ? 0 : 1;
 }

@@ -11,7 +11,6 @@
 
 #include "bench_util.h"
 #include "common/blas.h"
-#include "common/device.h"
 #include "common/parallel.h"
 #include "gemm/gemm.h"
 
@@ -47,33 +46,6 @@ std::vector<float> uniform(size_t n, uint32_t seed) {
   }
   return v;
 }
-
-// Device copy of a host vector (or host storage for CPU backends), freed on scope exit.
-class Mem {
- public:
-  Mem(bool on_device, const std::vector<float>& host) : host_(host) {
-    if (on_device) {
-      dev_ = static_cast<float*>(device::alloc(host.size() * sizeof(float)));
-      device::copy_to_device(dev_, host.data(), host.size() * sizeof(float));
-    }
-  }
-  ~Mem() {
-    if (dev_) device::free(dev_);
-  }
-  Mem(const Mem&) = delete;
-  Mem& operator=(const Mem&) = delete;
-  float* data() { return dev_ ? dev_ : host_.data(); }
-  std::vector<float> host() {
-    if (!dev_) return host_;
-    std::vector<float> out(host_.size());
-    device::copy_to_host(out.data(), dev_, out.size() * sizeof(float));
-    return out;
-  }
-
- private:
-  std::vector<float> host_;
-  float* dev_ = nullptr;
-};
 
 // |got - want| <= 1e-4 * max(1, max|want|) + 1e-4 * |want| everywhere (long dot products in float).
 bool close_enough(const std::vector<float>& got, const std::vector<float>& want, double* max_err) {
@@ -140,8 +112,8 @@ int run(int reps) {
     for (const Impl& impl : impls()) {
       const bool slow = impl.name == "reference" || impl.name == "cuda-naive";
       if (impl.name == "reference" && flops > 1.5e9) continue;  // the triple loop takes seconds per run
-      const bool dev = is_device_backend(impl.backend);
-      Mem dA(dev, A), dB(dev, B), dC(dev, std::vector<float>(c_size, std::nanf("")));
+      bench::Buffer<float> dA(impl.backend, A), dB(impl.backend, B),
+          dC(impl.backend, std::vector<float>(c_size, std::nanf("")));
       impl.run(c, dA.data(), dB.data(), dC.data());
       double err = 0;
       if (!close_enough(dC.host(), want, &err)) {

@@ -1,5 +1,4 @@
 // Optimizer-step benchmark: SGD, SGD Nesterov, Adam and AdamW per backend, in GB/s.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -9,8 +8,6 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "common/device.h"
-#include "common/error.h"
 #include "optim/optim.h"
 #include "optim/optim_ref.h"
 #include "tests/support/tolerances.h"
@@ -18,34 +15,6 @@
 using namespace vigil;
 
 namespace {
-
-// A host vector's copy where backend b's kernels expect it (device memory freed by the owner).
-struct Array {
-  std::vector<float> host;
-  float* dev = nullptr;
-  Array(Backend b, const std::vector<float>& src) : host(is_device_backend(b) ? std::vector<float>() : src) {
-    if (is_device_backend(b)) {
-      dev = static_cast<float*>(device::alloc(src.size() * sizeof(float)));
-      device::copy_to_device(dev, src.data(), src.size() * sizeof(float));
-      n = src.size();
-    } else {
-      n = src.size();
-    }
-  }
-  ~Array() {
-    if (dev) device::free(dev);
-  }
-  Array(const Array&) = delete;
-  Array& operator=(const Array&) = delete;
-  float* data() { return dev ? dev : host.data(); }
-  std::vector<float> read() const {
-    if (!dev) return host;
-    std::vector<float> out(n);
-    device::copy_to_host(out.data(), dev, n * sizeof(float));
-    return out;
-  }
-  size_t n = 0;
-};
 
 // Within the tests' optimizer tolerance of the reference.
 bool close(const std::vector<float>& got, const std::vector<float>& want) {
@@ -71,17 +40,17 @@ bool bench_optimizer(const std::string& op, Backend b, int64_t n, int reps, doub
   const std::string shape = "n=" + std::to_string(n);
   const auto w0 = wave(n, 0.001f, 0.f), g = wave(n, 0.0037f, 0.1f);
   std::vector<float> w = w0, s1(n, 0.f), s2(n, 0.f);
-  Array bw(b, w0), bg(b, g), bs1(b, s1), bs2(b, s2);
+  bench::Buffer<float> bw(b, w0), bg(b, g), bs1(b, s1), bs2(b, s2);
   for (int64_t s = 1; s <= kCheckSteps; ++s) {
     step(Backend::Reference, w.data(), g.data(), s1.data(), s2.data(), s);
     step(b, bw.data(), bg.data(), bs1.data(), bs2.data(), s);
   }
-  if (!close(bw.read(), w) || !close(bs1.read(), s1) || !close(bs2.read(), s2)) {
+  if (!close(bw.host(), w) || !close(bs1.host(), s1) || !close(bs2.host(), s2)) {
     std::fprintf(stderr, "optim_bench: %s %s does not match the reference for %s\n", op.c_str(), backend_name(b),
                  shape.c_str());
     return false;
   }
-  const int r = b == Backend::Reference ? std::max(1, reps / 5) : reps;
+  const int r = bench::reps_for(b, reps);
   int64_t t = kCheckSteps;
   const bench::Timing timing =
       bench::time_it(b, [&] { step(b, bw.data(), bg.data(), bs1.data(), bs2.data(), ++t); }, r, 1);
@@ -102,36 +71,32 @@ int main(int argc, char** argv) {
   const double f = sizeof(float);
   // Seed net conv weights (3->16 7x7, 3x3 16->32->64->128->256), 4M, and ResNet-18's parameter count.
   const int64_t sizes[] = {16 * 3 * 49 + 9 * (16 * 32 + 32 * 64 + 64 * 128 + 128 * 256), int64_t(1) << 22, 11689512};
-  for (Backend b : bench::bench_backends()) {
-    try {
-      for (int64_t n : sizes) {
-        const bool ok =
-            bench_optimizer("sgd_step", b, n, reps, 3 * f,  // read w, g; write w
-                            [&](Backend be, float* w, const float* g, float*, float*, int64_t s) {
-                              ops::sgd_step(be, sgd, n, w, g, nullptr, s == 1);
-                            }) &&
-            bench_optimizer("sgd_step_nesterov", b, n, reps, 5 * f,  // read w, g, buf; write w, buf
-                            [&](Backend be, float* w, const float* g, float* buf, float*, int64_t s) {
-                              ops::sgd_step(be, nesterov, n, w, g, buf, s == 1);
-                            }) &&
-            bench_optimizer("adam_step", b, n, reps, 7 * f,  // read w, g, m, v; write w, m, v
-                            [&](Backend be, float* w, const float* g, float* m, float* v, int64_t s) {
-                              ops::AdamParams p = adam;
-                              p.step = s;
-                              ops::adam_step(be, p, n, w, g, m, v);
-                            }) &&
-            bench_optimizer("adamw_step", b, n, reps, 7 * f,
-                            [&](Backend be, float* w, const float* g, float* m, float* v, int64_t s) {
-                              ops::AdamParams p = adamw;
-                              p.step = s;
-                              ops::adam_step(be, p, n, w, g, m, v);
-                            });
-        if (!ok) return 1;
-      }
-    } catch (const Error& e) {
-      std::fprintf(stderr, "optim_bench: %s: %s\n", backend_name(b), e.what());
-      return 1;
+  const bool passed = bench::for_each_backend("optim_bench", [&](Backend b) {
+    for (int64_t n : sizes) {
+      const bool ok =
+          bench_optimizer("sgd_step", b, n, reps, 3 * f,  // read w, g; write w
+                          [&](Backend be, float* w, const float* g, float*, float*, int64_t s) {
+                            ops::sgd_step(be, sgd, n, w, g, nullptr, s == 1);
+                          }) &&
+          bench_optimizer("sgd_step_nesterov", b, n, reps, 5 * f,  // read w, g, buf; write w, buf
+                          [&](Backend be, float* w, const float* g, float* buf, float*, int64_t s) {
+                            ops::sgd_step(be, nesterov, n, w, g, buf, s == 1);
+                          }) &&
+          bench_optimizer("adam_step", b, n, reps, 7 * f,  // read w, g, m, v; write w, m, v
+                          [&](Backend be, float* w, const float* g, float* m, float* v, int64_t s) {
+                            ops::AdamParams p = adam;
+                            p.step = s;
+                            ops::adam_step(be, p, n, w, g, m, v);
+                          }) &&
+          bench_optimizer("adamw_step", b, n, reps, 7 * f,
+                          [&](Backend be, float* w, const float* g, float* m, float* v, int64_t s) {
+                            ops::AdamParams p = adamw;
+                            p.step = s;
+                            ops::adam_step(be, p, n, w, g, m, v);
+                          });
+      if (!ok) return false;
     }
-  }
-  return 0;
+    return true;
+  });
+  return passed ? 0 : 1;
 }

@@ -1,16 +1,12 @@
 // Pooling benchmark: the seed net's 2x2/2 max-pool layers (and a 3x3/2 max and 3x3/1 average pool) plus the
 // final global average pool, forward and backward on every available backend, each validated against the
 // reference first. Usage: pool2d_bench [batch=8] [reps=10]
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "bench_util.h"
 #include "common/backend.h"
-#include "common/device.h"
 #include "common/error.h"
 #include "common/parallel.h"
 #include "pool2d/pool2d.h"
@@ -21,31 +17,6 @@ using ops::PoolKind;
 
 namespace {
 
-// A float buffer on host or device, filled from host data.
-class Buffer {
- public:
-  Buffer(Backend b, const std::vector<float>& host) : host_(host) {
-    if (is_device_backend(b)) {
-      dev_ = static_cast<float*>(device::alloc(host.size() * sizeof(float)));
-      device::copy_to_device(dev_, host.data(), host.size() * sizeof(float));
-    }
-  }
-  ~Buffer() {
-    if (dev_) device::free(dev_);
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  float* data() { return dev_ ? dev_ : host_.data(); }
-  std::vector<float> host() {
-    if (dev_) device::copy_to_host(host_.data(), dev_, host_.size() * sizeof(float));
-    return host_;
-  }
-
- private:
-  std::vector<float> host_;
-  float* dev_ = nullptr;
-};
-
 std::vector<float> random_values(size_t n, unsigned seed) {
   std::vector<float> v(n);
   unsigned s = seed;
@@ -54,14 +25,6 @@ std::vector<float> random_values(size_t n, unsigned seed) {
     x = static_cast<float>(s >> 8) * (2.0f / 16777216.0f) - 1.0f;
   }
   return v;
-}
-
-// |a - r| <= 1e-5 + 1e-4 |r| everywhere, or throw naming the first mismatch.
-void validate(const std::string& what, const std::vector<float>& a, const std::vector<float>& r) {
-  VIGIL_CHECK(a.size() == r.size(), what, ": size ", a.size(), " vs ", r.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    VIGIL_CHECK(std::fabs(a[i] - r[i]) <= 1e-5 + 1e-4 * std::fabs(r[i]), what, ": element ", i, " is ", a[i],
-                " but the reference has ", r[i]);
 }
 
 std::string shape_name(const Pool2dShape& s) {
@@ -80,12 +43,12 @@ void bench_pool(const Pool2dShape& s, int reps) {
   ops::pool2d_backward(Backend::Reference, s, x.data(), y_ref.data(), dy.data(), dx_ref.data());
   const std::string name = shape_name(s);
   for (Backend b : bench::bench_backends()) {
-    Buffer bx(b, x), by(b, std::vector<float>(out)), bdy(b, dy), bdx(b, std::vector<float>(in, 0.f));
+    bench::Buffer<float> bx(b, x), by(b, std::vector<float>(out)), bdy(b, dy), bdx(b, std::vector<float>(in, 0.f));
     ops::pool2d_forward(b, s, bx.data(), by.data());
     ops::pool2d_backward(b, s, bx.data(), by.data(), bdy.data(), bdx.data());
-    validate(name + " forward on " + backend_name(b), by.host(), y_ref);
-    validate(name + " backward on " + backend_name(b), bdx.host(), dx_ref);
-    const int r = b == Backend::Reference ? std::max(1, reps / 5) : reps;
+    bench::check_close(name + " forward on " + backend_name(b), by.host(), y_ref);
+    bench::check_close(name + " backward on " + backend_name(b), bdx.host(), dx_ref);
+    const int r = bench::reps_for(b, reps);
     const auto tf = bench::time_it(b, [&] { ops::pool2d_forward(b, s, bx.data(), by.data()); }, r);
     bench::report("pool2d_forward", backend_name(b), name, tf, 0, 4.0 * (in + out));
     // Backward accumulates, so repeated runs keep growing dx; harmless for timing.
@@ -103,11 +66,11 @@ void bench_global(int64_t n, int64_t c, int64_t hw, int reps) {
   ops::global_avg_pool_backward(Backend::Reference, n, c, hw, dy.data(), dx_ref.data());
   const std::string name = std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(hw);
   for (Backend b : bench::bench_backends()) {
-    Buffer bx(b, x), by(b, std::vector<float>(out)), bdy(b, dy), bdx(b, std::vector<float>(in, 0.f));
+    bench::Buffer<float> bx(b, x), by(b, std::vector<float>(out)), bdy(b, dy), bdx(b, std::vector<float>(in, 0.f));
     ops::global_avg_pool_forward(b, n, c, hw, bx.data(), by.data());
     ops::global_avg_pool_backward(b, n, c, hw, bdy.data(), bdx.data());
-    validate(name + " global forward on " + backend_name(b), by.host(), y_ref);
-    validate(name + " global backward on " + backend_name(b), bdx.host(), dx_ref);
+    bench::check_close(name + " global forward on " + backend_name(b), by.host(), y_ref);
+    bench::check_close(name + " global backward on " + backend_name(b), bdx.host(), dx_ref);
     const auto tf = bench::time_it(b, [&] { ops::global_avg_pool_forward(b, n, c, hw, bx.data(), by.data()); }, reps);
     bench::report("global_avg_pool_forward", backend_name(b), name, tf, static_cast<double>(in),
                   4.0 * (in + out));
@@ -120,9 +83,8 @@ void bench_global(int64_t n, int64_t c, int64_t hw, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int batch = argc > 1 ? std::atoi(argv[1]) : 8;
-  const int reps = argc > 2 ? std::atoi(argv[2]) : 10;
-  if (batch <= 0 || reps <= 0) {
+  int batch = 8, reps = 10;
+  if (!bench::positive_int_args(argc, argv, {&batch, &reps})) {
     std::fprintf(stderr, "usage: pool2d_bench [batch > 0] [reps > 0]\n");
     return 2;
   }

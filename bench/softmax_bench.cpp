@@ -1,17 +1,13 @@
 // Softmax benchmark: softmax, log-softmax and softmax + cross-entropy, forward and backward, over rows = 256
 // and cols in {3, 10, 1000} on every available backend, each validated against the reference first.
 // Usage: softmax_bench [rows=256] [reps=10]
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "bench_util.h"
 #include "common/backend.h"
-#include "common/device.h"
 #include "common/error.h"
 #include "common/parallel.h"
 #include "softmax/softmax.h"
@@ -19,32 +15,6 @@
 using namespace vigil;
 
 namespace {
-
-// A host vector mirrored on the device for device backends.
-template <typename T>
-class Buffer {
- public:
-  Buffer(Backend b, const std::vector<T>& host) : host_(host) {
-    if (is_device_backend(b)) {
-      dev_ = static_cast<T*>(device::alloc(host.size() * sizeof(T)));
-      device::copy_to_device(dev_, host.data(), host.size() * sizeof(T));
-    }
-  }
-  ~Buffer() {
-    if (dev_) device::free(dev_);
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  T* data() { return dev_ ? dev_ : host_.data(); }
-  std::vector<T> host() {
-    if (dev_) device::copy_to_host(host_.data(), dev_, host_.size() * sizeof(T));
-    return host_;
-  }
-
- private:
-  std::vector<T> host_;
-  T* dev_ = nullptr;
-};
 
 std::vector<float> random_values(size_t n, unsigned seed, float scale) {
   std::vector<float> v(n);
@@ -54,14 +24,6 @@ std::vector<float> random_values(size_t n, unsigned seed, float scale) {
     x = (static_cast<float>(s >> 8) * (2.0f / 16777216.0f) - 1.0f) * scale;
   }
   return v;
-}
-
-// |a - r| <= 1e-5 + 1e-4 |r| everywhere, or throw naming the first mismatch.
-void validate(const std::string& what, const std::vector<float>& a, const std::vector<float>& r) {
-  VIGIL_CHECK(a.size() == r.size(), what, ": size ", a.size(), " vs ", r.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    VIGIL_CHECK(std::fabs(a[i] - r[i]) <= 1e-5 + 1e-4 * std::fabs(r[i]), what, ": element ", i, " is ", a[i],
-                " but the reference has ", r[i]);
 }
 
 void bench_shape(int64_t rows, int64_t cols, int reps) {
@@ -88,26 +50,26 @@ void bench_shape(int64_t rows, int64_t cols, int reps) {
   const double fwd_bytes = 4.0 * 2 * n, bwd_bytes = 4.0 * 4 * n, ce_bwd_bytes = 4.0 * 3 * n;
   for (Backend b : bench::bench_backends()) {
     const std::string on = shape + " on " + backend_name(b);
-    Buffer<float> bx(b, x), bdy(b, dy), by(b, std::vector<float>(n)), bdx(b, std::vector<float>(n, 0.f)),
+    bench::Buffer<float> bx(b, x), bdy(b, dy), by(b, std::vector<float>(n)), bdx(b, std::vector<float>(n, 0.f)),
         bylog(b, std::vector<float>(n)), bdxlog(b, std::vector<float>(n, 0.f)), bprobs(b, std::vector<float>(n)),
         bloss(b, std::vector<float>(1)), bdlogits(b, std::vector<float>(n, 0.f));
-    Buffer<int32_t> blabels(b, labels);
+    bench::Buffer<int32_t> blabels(b, labels);
     ops::softmax_forward(b, rows, cols, bx.data(), by.data());
     ops::softmax_backward(b, rows, cols, by.data(), bdy.data(), bdx.data());
     ops::log_softmax_forward(b, rows, cols, bx.data(), bylog.data());
     ops::log_softmax_backward(b, rows, cols, bylog.data(), bdy.data(), bdxlog.data());
     ops::softmax_cross_entropy_forward(b, ce, rows, cols, bx.data(), blabels.data(), bprobs.data(), bloss.data());
     ops::softmax_cross_entropy_backward(b, ce, rows, cols, bprobs.data(), blabels.data(), dloss, bdlogits.data());
-    validate("softmax_forward " + on, by.host(), y_ref);
-    validate("softmax_backward " + on, bdx.host(), dx_ref);
-    validate("log_softmax_forward " + on, bylog.host(), ylog_ref);
-    validate("log_softmax_backward " + on, bdxlog.host(), dxlog_ref);
-    validate("cross_entropy_forward probs " + on, bprobs.host(), probs_ref);
-    validate("cross_entropy_forward loss " + on, bloss.host(), loss_ref);
-    validate("cross_entropy_backward " + on, bdlogits.host(), dlogits_ref);
+    bench::check_close("softmax_forward " + on, by.host(), y_ref);
+    bench::check_close("softmax_backward " + on, bdx.host(), dx_ref);
+    bench::check_close("log_softmax_forward " + on, bylog.host(), ylog_ref);
+    bench::check_close("log_softmax_backward " + on, bdxlog.host(), dxlog_ref);
+    bench::check_close("cross_entropy_forward probs " + on, bprobs.host(), probs_ref);
+    bench::check_close("cross_entropy_forward loss " + on, bloss.host(), loss_ref);
+    bench::check_close("cross_entropy_backward " + on, bdlogits.host(), dlogits_ref);
 
     // Backward passes accumulate, so repeated runs keep growing their gradients; harmless for timing.
-    const int r = b == Backend::Reference ? std::max(1, reps / 5) : reps;
+    const int r = bench::reps_for(b, reps);
     auto run = [&](const char* op, double bytes, const std::function<void()>& fn) {
       bench::report(op, backend_name(b), shape, bench::time_it(b, fn, r), 0, bytes);
     };
@@ -129,9 +91,8 @@ void bench_shape(int64_t rows, int64_t cols, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int rows = argc > 1 ? std::atoi(argv[1]) : 256;
-  const int reps = argc > 2 ? std::atoi(argv[2]) : 10;
-  if (rows <= 0 || reps <= 0) {
+  int rows = 256, reps = 10;
+  if (!bench::positive_int_args(argc, argv, {&rows, &reps})) {
     std::fprintf(stderr, "usage: softmax_bench [rows > 0] [reps > 0]\n");
     return 2;
   }

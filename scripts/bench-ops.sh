@@ -18,6 +18,7 @@ for b in "$BUILD"/bench/*_bench; do
 done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   for p in bench/torch/*.py; do
+    [ "$(basename "$p")" = timing.py ] && continue
     echo "running PyTorch $(basename "$p")" >&2
     /usr/bin/python3 "$p" >> "$OUTDIR/torch.jsonl" 2>/dev/null || echo "$p failed" >&2
   done

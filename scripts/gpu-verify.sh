@@ -63,6 +63,7 @@ for b in "$BUILD"/bench/*_bench; do
   "$b" > "$LOG/$(basename "$b").jsonl" 2>&1 || echo "$(basename "$b") failed"
 done
 for p in bench/torch/*.py; do
+  [ "$(basename "$p")" = timing.py ] && continue
   python3 "$p" > "$LOG/torch-$(basename "$p" .py).jsonl" 2>&1 || echo "$p failed"
 done
 echo "logs in $LOG"

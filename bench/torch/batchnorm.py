@@ -1,39 +1,20 @@
 """PyTorch timings for batch norm (training forward, eval forward, training backward) on the shapes of
 bench/batchnorm_bench.cpp, printed in bench::report's JSON line format. Usage: batchnorm.py [reps]"""
-import json
+import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import devices, int_args, report, sync_for, time_it  # noqa: E402
 
 SHAPES = [(8, 64, 56, 56), (8, 256, 14, 14)]
 EPS, MOMENTUM = 1e-5, 0.1
 
 
-def time_it(fn, sync, reps, warmup=2):
-    for _ in range(warmup):
-        fn()
-    sync()
-    ms = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        ms.append((time.perf_counter() - t0) * 1e3)
-    ms.sort()
-    return ms[len(ms) // 2], ms[0]
-
-
-def report(op, impl, shape, t, nbytes):
-    med, mn = t
-    print(json.dumps({"op": op, "impl": impl, "shape": shape, "ms": round(med, 4), "min_ms": round(mn, 4),
-                      "gflops": 0.0, "gbps": round(nbytes / (med * 1e6), 2)}, separators=(",", ":")))
-    sys.stdout.flush()
-
-
 def bench(device, impl, reps):
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync = sync_for(device)
     for n, c, h, w in SHAPES:
         shape = "%dx%dx%dx%d" % (n, c, h, w)
         total = n * c * h * w
@@ -45,22 +26,21 @@ def bench(device, impl, reps):
         rm = (torch.rand(c, generator=g) - 0.5).to(device)
         rv = (torch.rand(c, generator=g) + 0.5).to(device)
         with torch.no_grad():
-            t = time_it(lambda: F.batch_norm(x, rm, rv, gamma, beta, True, MOMENTUM, EPS), sync, reps)
-            report("batchnorm_fwd_train", impl, shape, t, 8.0 * total)
-            t = time_it(lambda: F.batch_norm(x, rm, rv, gamma, beta, False, MOMENTUM, EPS), sync, reps)
-            report("batchnorm_fwd_eval", impl, shape, t, 8.0 * total)
+            t = time_it(lambda: F.batch_norm(x, rm, rv, gamma, beta, True, MOMENTUM, EPS), reps, sync=sync)
+            report("batchnorm_fwd_train", impl, shape, t, nbytes=8.0 * total)
+            t = time_it(lambda: F.batch_norm(x, rm, rv, gamma, beta, False, MOMENTUM, EPS), reps, sync=sync)
+            report("batchnorm_fwd_eval", impl, shape, t, nbytes=8.0 * total)
             _, save_mean, save_invstd = torch.native_batch_norm(x, gamma, beta, rm, rv, True, MOMENTUM, EPS)
             t = time_it(lambda: torch.ops.aten.native_batch_norm_backward(
-                dy, x, gamma, rm, rv, save_mean, save_invstd, True, EPS, [True, True, True]), sync, reps)
-            report("batchnorm_bwd", impl, shape, t, 16.0 * total)
+                dy, x, gamma, rm, rv, save_mean, save_invstd, True, EPS, [True, True, True]), reps, sync=sync)
+            report("batchnorm_bwd", impl, shape, t, nbytes=16.0 * total)
 
 
 def main():
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    reps = int_args(20)[0]
     print("torch %s, %d CPU threads" % (torch.__version__, torch.get_num_threads()), file=sys.stderr)
-    bench("cpu", "torch-cpu", reps)
-    if torch.cuda.is_available():
-        bench("cuda", "torch-cuda", reps)
+    for device, impl in devices():
+        bench(device, impl, reps)
 
 
 if __name__ == "__main__":

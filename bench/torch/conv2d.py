@@ -3,12 +3,14 @@ torch.nn.functional.conv2d on the CPU (1 and 2 threads) and, when available, CUD
 per measurement in bench_util.h's format, impl "torch-cpu" / "torch-cuda".
 Usage: python3 bench/torch/conv2d.py [--reps N] [--threads 1,2]"""
 import argparse
-import json
-import statistics
-import time
+import os
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import report, sync_for, time_it  # noqa: E402
 
 
 def shape_str(n, c_in, hw, c_out, k, stride, pad):
@@ -23,28 +25,8 @@ for n in (1, 2):
 SHAPES.append((1, 64, 56, 64, 3, 1, 1))
 
 
-def time_it(fn, reps, warmup, sync):
-    for _ in range(warmup):
-        fn()
-    sync()
-    ms = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        ms.append((time.perf_counter() - t0) * 1e3)
-    ms.sort()
-    return ms[len(ms) // 2], ms[0]
-
-
-def report(op, impl, shape, t, flops):
-    med, mn = t
-    print(json.dumps({"op": op, "impl": impl, "shape": shape, "ms": round(med, 4), "min_ms": round(mn, 4),
-                      "gflops": round(flops / (med * 1e6), 2), "gbps": 0.0}, separators=(",", ":")), flush=True)
-
-
 def bench(device, impl, reps, suffix):
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync = sync_for(device)
     for (n, c_in, hw, c_out, k, stride, pad) in SHAPES:
         g = torch.Generator().manual_seed(0)
         x = (torch.rand(n, c_in, hw, hw, generator=g) * 2 - 1).to(device)

@@ -10,11 +10,13 @@ import io
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import time_it  # noqa: E402
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
@@ -33,15 +35,11 @@ def decode_preprocess(data, size):
 
 
 def ms_per_image(files, fn, reps):
-    ms = []
-    for r in range(reps + 1):  # the first pass warms up
-        t0 = time.perf_counter()
+    def one_pass():
         for data in files:
             fn(data)
-        if r > 0:
-            ms.append((time.perf_counter() - t0) * 1e3 / len(files))
-    ms.sort()
-    return ms[len(ms) // 2]
+
+    return time_it(one_pass, reps, warmup=1)[0] / len(files)  # median of `reps` passes after one to warm up
 
 
 def report(op, shape, ms, n):

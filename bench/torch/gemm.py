@@ -2,12 +2,13 @@
 
 Usage: /usr/bin/python3 bench/torch/gemm.py [reps]   (prints one JSON line per measurement, like bench_util.h)
 """
-import json
-import statistics
+import os
 import sys
-import time
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import devices, int_args, report, sync_for, time_it  # noqa: E402
 
 CASES = [
     ("square512", False, False, 512, 512, 512),
@@ -22,34 +23,12 @@ CASES = [
 ]
 
 
-def time_it(fn, reps, warmup, sync):
-    for _ in range(warmup):
-        fn()
-    sync()
-    ms = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        ms.append((time.perf_counter() - t0) * 1e3)
-    ms.sort()
-    return ms[len(ms) // 2], ms[0]
-
-
-def report(impl, shape, median_ms, min_ms, flops, nbytes):
-    print(json.dumps({"op": "gemm", "impl": impl, "shape": shape, "ms": round(median_ms, 4),
-                      "min_ms": round(min_ms, 4), "gflops": round(flops / (median_ms * 1e6), 2),
-                      "gbps": round(nbytes / (median_ms * 1e6), 2)}, separators=(",", ":")), flush=True)
-
-
 def main():
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    reps = int_args(10)[0]
     torch.backends.cuda.matmul.allow_tf32 = False  # FP32 math, as vigil's kernels and cuBLAS baseline
-    devices = [("torch-cpu", "cpu", lambda: None)]
-    if torch.cuda.is_available():
-        devices.append(("torch-cuda", "cuda", torch.cuda.synchronize))
+    targets = devices()
     print("torch %s, %d CPU threads%s" % (torch.__version__, torch.get_num_threads(),
-                                           ", CUDA " + torch.cuda.get_device_name() if len(devices) > 1 else ""),
+                                           ", CUDA " + torch.cuda.get_device_name() if len(targets) > 1 else ""),
           file=sys.stderr)
     g = torch.Generator().manual_seed(0)
     for name, ta, tb, m, n, k in CASES:
@@ -58,13 +37,13 @@ def main():
         b_host = torch.rand(*((n, k) if tb else (k, n)), generator=g) * 2 - 1
         shape = "%s %s%s M%d N%d K%d" % (name, "T" if ta else "N", "T" if tb else "N", m, n, k)
         flops, nbytes = 2.0 * m * n * k, 4.0 * (m * k + k * n + m * n)
-        for impl, dev, sync in devices:
+        for dev, impl in targets:
             a, b = a_host.to(dev), b_host.to(dev)
             c = torch.empty(m, n, device=dev)
             op_a = a.t() if ta else a
             op_b = b.t() if tb else b
-            median_ms, min_ms = time_it(lambda: torch.matmul(op_a, op_b, out=c), reps, 2, sync)
-            report(impl, shape, median_ms, min_ms, flops, nbytes)
+            t = time_it(lambda: torch.matmul(op_a, op_b, out=c), reps, 2, sync_for(dev))
+            report("gemm", impl, shape, t, flops, nbytes)
 
 
 if __name__ == "__main__":
