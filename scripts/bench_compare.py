@@ -15,9 +15,12 @@ def load(path):
         line = line.strip()
         if line.startswith("{"):
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except ValueError:
-                pass
+                continue
+            # Other benchmarks (decode, loader, train step) print their own formats: keep op-table lines only.
+            if all(k in row for k in ("op", "impl", "shape", "ms")):
+                rows.append(row)
     return rows
 
 
