@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "infer/classify_cmd.h"
+#include "infer/export_cmd.h"
 #include "infer/info.h"
 #include "infer/model_cmd.h"
 #include "infer/train_cmd.h"
@@ -23,6 +25,10 @@ struct Command {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> cmds = {
+      {"classify", "classify image files and folders (table, JSONL records, per-class thresholds, --resume)",
+       [](int argc, char** argv) { return vigil::cli::run_classify(argc, argv); }},
+      {"data", "data utilities: export Fashion-MNIST images as PNG class folders (vigil data export --help)",
+       [](int argc, char** argv) { return vigil::cli::run_data(argc, argv); }},
       {"info", "show the build (CUDA, cuDNN, BLAS versions) and this machine's GPUs and threads",
        [](int, char**) { return vigil::cli::run_info(std::cout); }},
       {"model", "show a model's layer table (parameters, multiply-adds), list or print presets",

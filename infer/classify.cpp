@@ -1,0 +1,474 @@
+// Implementation of `vigil classify`: lazy walk, resume bookkeeping, parallel decode per batch, one forward per
+// batch, JSONL records flushed per batch, the terminal table, progress and summary.
+#include "infer/classify.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/parallel.h"
+#include "data/image.h"
+#include "data/preprocess.h"
+#include "data/sha256.h"
+#include "infer/predictor.h"
+
+namespace vigil::infer {
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string strip_trailing_slashes(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// The input walk.
+
+InputWalker::InputWalker(std::vector<std::string> roots) : roots_(std::move(roots)) {}
+
+std::string InputWalker::enter(const std::string& path, dev_t dev, ino_t ino) {
+  if (!entered_.insert({dev, ino}).second) return "";  // already walked (a link back up the tree, or a duplicate)
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return "cannot read directory: " + errno_text(errno);
+  OpenDir dir{path, {}, 0};
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') dir.names.emplace_back(e->d_name);
+  ::closedir(d);
+  std::sort(dir.names.begin(), dir.names.end());
+  stack_.push_back(std::move(dir));
+  return "";
+}
+
+bool InputWalker::next(InputEntry& entry) {
+  for (;;) {
+    std::string path;
+    bool from_root = false;
+    if (!stack_.empty()) {
+      OpenDir& top = stack_.back();
+      if (top.next == top.names.size()) {
+        stack_.pop_back();
+        continue;
+      }
+      path = (top.path == "/" ? "/" : top.path + "/") + top.names[top.next++];
+    } else if (next_root_ < roots_.size()) {
+      path = strip_trailing_slashes(roots_[next_root_++]);
+      from_root = true;
+    } else {
+      return false;
+    }
+
+    entry = InputEntry{path, ""};
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      const int err = errno;
+      struct stat link {};
+      entry.error = (!from_root && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+                        ? "broken symbolic link"
+                        : errno_text(err);
+      return true;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      entry.error = enter(path, st.st_dev, st.st_ino);
+      if (!entry.error.empty()) return true;
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) entry.error = "not a regular file";
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resume.
+
+std::string record_key(const std::string& path, const std::string& sha256) { return path + '\n' + sha256; }
+
+std::unordered_set<std::string> read_done_records(const std::string& jsonl_path, std::ostream& note) {
+  std::unordered_set<std::string> done;
+  struct stat st {};
+  if (::stat(jsonl_path.c_str(), &st) != 0 && errno == ENOENT) return done;  // nothing recorded yet
+  std::ifstream in(jsonl_path, std::ios::binary);
+  VIGIL_CHECK(in.good(), jsonl_path, ": cannot read for --resume: ", errno_text(errno));
+  uint64_t offset = 0, good_end = 0;
+  int64_t line_number = 0;
+  std::vector<int64_t> bad_lines;  // unparsable complete lines followed by good ones
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_number;
+    const bool complete = !in.eof();  // getline stopped at a newline
+    offset += line.size() + (complete ? 1 : 0);
+    if (!complete) break;
+    nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded() || !record.is_object()) {
+      bad_lines.push_back(line_number);
+      continue;
+    }
+    // Lines before this good one that did not parse stay in the file (they are not a torn tail): ignored.
+    for (int64_t b : bad_lines) note << jsonl_path << ":" << b << ": not a JSON record, ignored\n";
+    bad_lines.clear();
+    good_end = offset;
+    const auto status = record.find("status");
+    const auto path = record.find("path");
+    const auto sha = record.find("sha256");
+    if (status == record.end() || path == record.end() || sha == record.end() || !path->is_string() ||
+        !sha->is_string() || !status->is_string())
+      continue;
+    if (*status == "ok" || *status == "error") done.insert(record_key(path->get<std::string>(), sha->get<std::string>()));
+  }
+  if (offset > good_end) {
+    VIGIL_CHECK(::truncate(jsonl_path.c_str(), static_cast<off_t>(good_end)) == 0, jsonl_path,
+                ": cannot cut off the half-written last record: ", errno_text(errno));
+    note << jsonl_path << ": removed a half-written last record (" << (offset - good_end)
+         << " bytes) left by an interrupted run\n";
+  }
+  return done;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Summary.
+
+std::string ClassifySummary::line() const {
+  std::ostringstream s;
+  s << "classified " << (ok + errors) << " inputs: " << ok << " ok, " << errors << " error";
+  auto counts = [&](const char* what, const std::map<std::string, int64_t>& m) {
+    if (m.empty()) return;
+    s << "; " << what << ":";
+    bool first = true;
+    for (const auto& [name, n] : m) {
+      s << (first ? " " : ", ") << name << " " << n;
+      first = false;
+    }
+  };
+  counts("class", by_class);
+  counts("decision", by_decision);
+  if (skipped) s << "; skipped " << skipped << " already recorded";
+  return s.str();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run.
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// One input of a batch, from its walk entry to its record.
+struct Item {
+  std::string path;
+  std::string sha256;  // empty when the file could not be read
+  std::string error;
+  bool skipped = false;  // already recorded (--resume)
+  std::vector<float> input;
+  double prepare_ms = 0;
+  std::vector<float> probabilities;
+  Decision decision;
+};
+
+// The error text of a decode result without the "<path>: " prefix (the record names the path).
+std::string reason_of(const std::string& error, const std::string& path) {
+  const std::string prefix = path + ": ";
+  return error.compare(0, prefix.size(), prefix) == 0 ? error.substr(prefix.size()) : error;
+}
+
+// Reads, hashes, decodes and preprocesses one file; every failure lands in item.error.
+void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decode,
+             const std::unordered_set<std::string>& done) {
+  const auto t0 = Clock::now();
+  try {
+    std::vector<uint8_t> bytes;
+    struct stat st {};
+    if (::stat(item.path.c_str(), &st) != 0) {
+      item.error = "io_error: " + errno_text(errno);
+    } else if (static_cast<uint64_t>(st.st_size) > decode.limits.max_file_bytes) {
+      item.sha256 = data::sha256_file_hex(item.path);
+      if (done.count(record_key(item.path, item.sha256))) item.skipped = true;
+      else item.error = reason_of(data::decode_file(item.path, decode).error, item.path);
+    } else {
+      std::ifstream in(item.path, std::ios::binary);
+      if (!in) {
+        item.error = "io_error: cannot open: " + errno_text(errno);
+      } else {
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (in.bad()) item.error = "io_error: read failed: " + errno_text(errno);
+      }
+      if (item.error.empty()) {
+        item.sha256 = data::sha256_hex(bytes.data(), bytes.size());
+        if (done.count(record_key(item.path, item.sha256))) {
+          item.skipped = true;
+        } else {
+          data::DecodeResult r = data::decode_memory(bytes.data(), bytes.size(), item.path, decode);
+          if (!r.ok()) item.error = reason_of(r.error, item.path);
+          else item.input = data::preprocess_image(r.image, spec);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    item.error = std::string("preprocess: ") + e.what();
+  }
+  item.prepare_ms = ms_since(t0);
+}
+
+// Up to 7 significant digits: a float's precision, printed without binary noise (0.1, not 0.10000000149).
+double tidy(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.7g", static_cast<double>(v));
+  return std::strtod(buf, nullptr);
+}
+
+std::string json_record(const Item& item, const ModelSpec& spec, double latency_ms) {
+  nlohmann::ordered_json j;
+  j["path"] = item.path;
+  j["sha256"] = item.sha256.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.sha256);
+  const bool ok = item.error.empty();
+  j["status"] = ok ? "ok" : "error";
+  if (!ok) j["error"] = item.error;
+  if (ok) {
+    j["class_id"] = item.decision.top;
+    j["class_name"] = spec.classes[static_cast<size_t>(item.decision.top)];
+    nlohmann::ordered_json probs = nlohmann::ordered_json::object();
+    for (size_t c = 0; c < spec.classes.size(); ++c) probs[spec.classes[c]] = tidy(item.probabilities[c]);
+    j["probabilities"] = probs;
+    if (spec.head == Head::Softmax) {
+      j["decision"] = item.decision.label;
+    } else {
+      nlohmann::ordered_json flagged = nlohmann::ordered_json::array();
+      for (int c : item.decision.flagged) flagged.push_back(spec.classes[static_cast<size_t>(c)]);
+      j["decision"] = flagged;
+    }
+  } else {
+    j["class_id"] = nullptr;
+    j["class_name"] = nullptr;
+    j["probabilities"] = nullptr;
+    j["decision"] = nullptr;
+  }
+  j["latency_ms"] = std::round(latency_ms * 1000.0) / 1000.0;
+  // File names need not be UTF-8: invalid bytes become U+FFFD rather than failing the record.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+// The JSONL destination: standard output or a file opened before any work (an unwritable path is fatal early).
+class JsonlWriter {
+ public:
+  JsonlWriter(const std::string& path, bool append) : path_(path) {
+    if (path.empty()) return;
+    if (path == "-") {
+      file_ = stdout;
+      return;
+    }
+    file_ = std::fopen(path.c_str(), append ? "ab" : "wb");
+    VIGIL_CHECK(file_ != nullptr, "--jsonl ", path, ": cannot open for writing: ", errno_text(errno));
+    owned_ = true;
+  }
+  ~JsonlWriter() {
+    if (owned_) std::fclose(file_);
+  }
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+
+  bool enabled() const { return file_ != nullptr; }
+  // Writes a batch of records and flushes them, so a killed run loses at most the batch in flight.
+  void write(const std::string& lines) {
+    if (!file_ || lines.empty()) return;
+    const bool ok = std::fwrite(lines.data(), 1, lines.size(), file_) == lines.size() && std::fflush(file_) == 0;
+    VIGIL_CHECK(ok, "--jsonl ", path_, ": write failed: ", errno_text(errno));
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  bool owned_ = false;
+};
+
+// The aligned table: CLASS, PROB, DECISION, then the path (last, so rows stay aligned however long paths are).
+class Table {
+ public:
+  Table(std::ostream& out, const ModelSpec& spec) : out_(out) {
+    class_w_ = 5;
+    for (const auto& c : spec.classes) class_w_ = std::max(class_w_, c.size());
+    decision_w_ = std::max<size_t>(class_w_, 8);
+  }
+  void row(const Item& item, const ModelSpec& spec) {
+    if (!header_done_) {
+      out_ << std::left << std::setw(static_cast<int>(class_w_)) << "CLASS" << "  " << std::setw(6) << "PROB"
+           << "  " << std::setw(static_cast<int>(decision_w_)) << "DECISION" << "  PATH\n";
+      header_done_ = true;
+    }
+    if (!item.error.empty()) {
+      out_ << std::left << std::setw(static_cast<int>(class_w_)) << "-" << "  " << std::setw(6) << "-" << "  "
+           << std::setw(static_cast<int>(decision_w_)) << "error" << "  " << item.path << "  error: " << item.error
+           << "\n";
+      return;
+    }
+    const size_t top = static_cast<size_t>(item.decision.top);
+    std::ostringstream p;
+    p << std::fixed << std::setprecision(4) << item.probabilities[top];
+    out_ << std::left << std::setw(static_cast<int>(class_w_)) << spec.classes[top] << "  " << std::setw(6) << p.str()
+         << "  " << std::setw(static_cast<int>(decision_w_)) << item.decision.label << "  " << item.path << "\n";
+  }
+  void flush() { out_.flush(); }
+
+ private:
+  std::ostream& out_;
+  size_t class_w_, decision_w_;
+  bool header_done_ = false;
+};
+
+// One redrawn line on a terminal: inputs done, rate, errors so far.
+class ProgressLine {
+ public:
+  ProgressLine(std::ostream& err, bool enabled) : err_(err), enabled_(enabled), start_(Clock::now()) {}
+  void show(const ClassifySummary& s) {
+    if (!enabled_) return;
+    const int64_t n = s.ok + s.errors + s.skipped;
+    const double seconds = std::max(1e-9, ms_since(start_) / 1000.0);
+    std::ostringstream line;
+    line << "\r\033[K  " << n << " inputs  " << std::fixed << std::setprecision(1) << double(s.ok + s.errors) / seconds
+         << "/s  ok " << s.ok << "  error " << s.errors;
+    if (s.skipped) line << "  skipped " << s.skipped;
+    err_ << line.str() << std::flush;
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) err_ << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  Clock::time_point start_;
+  bool shown_ = false;
+};
+
+int default_workers() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return static_cast<int>(std::max(1u, std::min(4u, hw)));
+}
+
+}  // namespace
+
+ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::ostream& err) {
+  VIGIL_CHECK(!o.model.empty(), "--model is required");
+  VIGIL_CHECK(!o.paths.empty(), "no inputs: give at least one file or directory");
+  VIGIL_CHECK(o.batch >= 1, "--batch must be positive");
+  VIGIL_CHECK(!o.resume || (!o.jsonl.empty() && o.jsonl != "-"), "--resume needs --jsonl FILE (the records to resume)");
+  if (o.threads > 0) cpu::set_num_threads(o.threads);
+
+  const Device device = resolve_device(o.device, o.quiet ? nullptr : &err);
+  Predictor predictor(o.model, device, o.model_def);
+  const ModelSpec& spec = predictor.model().spec();
+  const std::vector<float> thresholds = resolve_thresholds(spec, predictor.model().thresholds, o.thresholds);
+  const data::DecodeOptions decode = data::decode_options_for(spec);
+
+  std::unordered_set<std::string> done;
+  if (o.resume) done = read_done_records(o.jsonl, err);
+  JsonlWriter jsonl(o.jsonl, o.resume);
+  const bool show_table = !o.quiet && o.jsonl != "-";
+  Table table(out, spec);
+  ProgressLine progress(err, !o.quiet && ::isatty(STDERR_FILENO));
+  const int workers = o.workers > 0 ? o.workers : default_workers();
+
+  ClassifySummary summary;
+  int64_t files_found = 0;
+  std::string first_problem;  // reported when nothing at all could be found
+  InputWalker walker(o.paths);
+  std::vector<Item> batch;
+  bool more = true;
+  while (more) {
+    batch.clear();
+    InputEntry entry;
+    while (batch.size() < static_cast<size_t>(o.batch) && (more = walker.next(entry))) {
+      Item item;
+      item.path = entry.path;
+      item.error = entry.error;
+      if (entry.error.empty()) ++files_found;
+      else if (first_problem.empty()) first_problem = entry.path + ": " + entry.error;
+      batch.push_back(std::move(item));
+    }
+    if (batch.empty()) break;
+
+    // Decode and preprocess in parallel.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < batch.size();)
+        if (batch[i].error.empty()) prepare(batch[i], spec, decode, done);
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < std::min<int>(workers, static_cast<int>(batch.size())); ++w) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+
+    // One forward over the images that decoded.
+    std::vector<const float*> inputs;
+    std::vector<Item*> decoded;
+    for (auto& item : batch)
+      if (item.error.empty() && !item.skipped) {
+        inputs.push_back(item.input.data());
+        decoded.push_back(&item);
+      }
+    double forward_share_ms = 0;
+    if (!inputs.empty()) {
+      const auto t0 = Clock::now();
+      const auto probs = predictor.probabilities(inputs);
+      forward_share_ms = ms_since(t0) / double(inputs.size());
+      for (size_t i = 0; i < decoded.size(); ++i) {
+        decoded[i]->probabilities = probs[i];
+        decoded[i]->decision = decide(probs[i], thresholds, spec.classes, spec.head);
+        decoded[i]->input = {};
+      }
+    }
+
+    std::string lines;
+    progress.clear();
+    for (const auto& item : batch) {
+      if (item.skipped) {
+        ++summary.skipped;
+        continue;
+      }
+      const bool ok = item.error.empty();
+      lines += json_record(item, spec, item.prepare_ms + (ok ? forward_share_ms : 0.0));
+      if (ok) {
+        ++summary.ok;
+        ++summary.by_class[spec.classes[static_cast<size_t>(item.decision.top)]];
+        ++summary.by_decision[item.decision.label];
+      } else {
+        ++summary.errors;
+      }
+      if (show_table) table.row(item, spec);
+    }
+    if (show_table) table.flush();
+    jsonl.write(lines);
+    progress.show(summary);
+  }
+  progress.clear();
+  VIGIL_CHECK(files_found > 0, "no inputs: no file found (", first_problem.empty() ? "the directories are empty" : first_problem,
+              ")");
+  err << summary.line() << "\n";
+  return summary;
+}
+
+}  // namespace vigil::infer
