@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -18,7 +17,6 @@
 #include <iomanip>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +25,7 @@
 #include "data/image.h"
 #include "data/preprocess.h"
 #include "data/sha256.h"
+#include "infer/batch_decode.h"
 #include "infer/predictor.h"
 
 namespace vigil::infer {
@@ -188,12 +187,6 @@ struct Item {
   Decision decision;
 };
 
-// The error text of a decode result without the "<path>: " prefix (the record names the path).
-std::string reason_of(const std::string& error, const std::string& path) {
-  const std::string prefix = path + ": ";
-  return error.compare(0, prefix.size(), prefix) == 0 ? error.substr(prefix.size()) : error;
-}
-
 // Reads, hashes, decodes and preprocesses one file; every failure lands in item.error.
 void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decode,
              const std::unordered_set<std::string>& done) {
@@ -206,7 +199,7 @@ void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decod
     } else if (static_cast<uint64_t>(st.st_size) > decode.limits.max_file_bytes) {
       item.sha256 = data::sha256_file_hex(item.path);
       if (done.count(record_key(item.path, item.sha256))) item.skipped = true;
-      else item.error = reason_of(data::decode_file(item.path, decode).error, item.path);
+      else item.error = error_reason(data::decode_file(item.path, decode).error, item.path);
     } else {
       std::ifstream in(item.path, std::ios::binary);
       if (!in) {
@@ -221,7 +214,7 @@ void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decod
           item.skipped = true;
         } else {
           data::DecodeResult r = data::decode_memory(bytes.data(), bytes.size(), item.path, decode);
-          if (!r.ok()) item.error = reason_of(r.error, item.path);
+          if (!r.ok()) item.error = error_reason(r.error, item.path);
           else item.input = data::preprocess_image(r.image, spec);
         }
       }
@@ -364,11 +357,6 @@ class ProgressLine {
   bool shown_ = false;
 };
 
-int default_workers() {
-  const unsigned hw = std::thread::hardware_concurrency();
-  return static_cast<int>(std::max(1u, std::min(4u, hw)));
-}
-
 }  // namespace
 
 ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::ostream& err) {
@@ -412,15 +400,9 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
     if (batch.empty()) break;
 
     // Decode and preprocess in parallel.
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < batch.size();)
-        if (batch[i].error.empty()) prepare(batch[i], spec, decode, done);
-    };
-    std::vector<std::thread> pool;
-    for (int w = 1; w < std::min<int>(workers, static_cast<int>(batch.size())); ++w) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    parallel_for_each(batch.size(), workers, [&](size_t i) {
+      if (batch[i].error.empty()) prepare(batch[i], spec, decode, done);
+    });
 
     // One forward over the images that decoded.
     std::vector<const float*> inputs;

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "infer/classify_cmd.h"
+#include "infer/evaluate_cmd.h"
 #include "infer/export_cmd.h"
 #include "infer/info.h"
 #include "infer/model_cmd.h"
@@ -29,6 +30,8 @@ const std::vector<Command>& commands() {
        [](int argc, char** argv) { return vigil::cli::run_classify(argc, argv); }},
       {"data", "data utilities: export Fashion-MNIST images as PNG class folders (vigil data export --help)",
        [](int argc, char** argv) { return vigil::cli::run_data(argc, argv); }},
+      {"evaluate", "score a model on labelled images: accuracy, AUCs, calibration, threshold sweep (JSON, HTML)",
+       [](int argc, char** argv) { return vigil::cli::run_evaluate(argc, argv); }},
       {"info", "show the build (CUDA, cuDNN, BLAS versions) and this machine's GPUs and threads",
        [](int, char**) { return vigil::cli::run_info(std::cout); }},
       {"model", "show a model's layer table (parameters, multiply-adds), list or print presets",
