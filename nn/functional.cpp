@@ -30,6 +30,14 @@ Tensor empty_like(const Tensor& t, const Shape& shape) { return Tensor::empty(sh
 // Gradient buffer pointer of an input, or nullptr when it does not need one.
 float* grad_ptr(const Var& v) { return v.defined() && v.requires_grad() ? Tape::grad_buffer(v).f32() : nullptr; }
 
+// The gradient buffer of `v`, or a zeroed scratch tensor (kept alive in `scratch`) when `v` needs no gradient:
+// for kernels that always write every gradient output.
+float* grad_or_scratch(const Var& v, const Device& device, Tensor& scratch) {
+  if (float* p = grad_ptr(v)) return p;
+  scratch = Tensor::zeros(v.shape(), DType::F32, device);
+  return scratch.f32();
+}
+
 Var activation(Tape& tape, const Var& x, const ops::ActivationParams& p, const char* name) {
   check_f32(x, name, "input");
   const Tensor& xv = x.value();
@@ -215,15 +223,10 @@ Var batch_norm(Tape& tape, const Var& x, const Var& gamma, const Var& beta, Tens
     if (!tape.needs_grad({&x, &gamma, &beta})) return Var(y);
     Tensor rm = running_mean, rv = running_var;  // statistics frozen at this point
     return tape.record("batch_norm_eval", {x, gamma, beta}, y, [x, gamma, beta, rm, rv, s, be](const Tensor& dy) {
-      Tensor scratch_g, scratch_b;  // dgamma/dbeta are always produced by the kernel; discard when not needed
-      float* dg = grad_ptr(gamma);
-      float* db = grad_ptr(beta);
-      if (!dg) { scratch_g = Tensor::zeros({s.c}, DType::F32, dy.device()); dg = scratch_g.f32(); }
-      if (!db) { scratch_b = Tensor::zeros({s.c}, DType::F32, dy.device()); db = scratch_b.f32(); }
-      Tensor scratch_x;
-      float* dx = grad_ptr(x);
-      if (!dx) { scratch_x = Tensor::zeros(x.shape(), DType::F32, dy.device()); dx = scratch_x.f32(); }
-      ops::batchnorm_backward_eval(be, s, x.value().f32(), dy.f32(), gamma.value().f32(), rm.f32(), rv.f32(), dx, dg, db);
+      Tensor sx, sg, sb;  // the kernel writes all three gradients; unneeded ones go to scratch
+      ops::batchnorm_backward_eval(be, s, x.value().f32(), dy.f32(), gamma.value().f32(), rm.f32(), rv.f32(),
+                                   grad_or_scratch(x, dy.device(), sx), grad_or_scratch(gamma, dy.device(), sg),
+                                   grad_or_scratch(beta, dy.device(), sb));
     });
   }
   Tensor save_mean = Tensor::empty({s.c}, DType::F32, xv.device());
@@ -233,15 +236,11 @@ Var batch_norm(Tape& tape, const Var& x, const Var& gamma, const Var& beta, Tens
   if (!tape.needs_grad({&x, &gamma, &beta})) return Var(y);
   return tape.record("batch_norm", {x, gamma, beta}, y,
                      [x, gamma, beta, save_mean, save_invstd, s, be](const Tensor& dy) {
-                       Tensor scratch_g, scratch_b, scratch_x;
-                       float* dg = grad_ptr(gamma);
-                       float* db = grad_ptr(beta);
-                       float* dx = grad_ptr(x);
-                       if (!dg) { scratch_g = Tensor::zeros({s.c}, DType::F32, dy.device()); dg = scratch_g.f32(); }
-                       if (!db) { scratch_b = Tensor::zeros({s.c}, DType::F32, dy.device()); db = scratch_b.f32(); }
-                       if (!dx) { scratch_x = Tensor::zeros(x.shape(), DType::F32, dy.device()); dx = scratch_x.f32(); }
+                       Tensor sx, sg, sb;  // the kernel writes all three gradients; unneeded ones go to scratch
                        ops::batchnorm_backward(be, s, x.value().f32(), dy.f32(), gamma.value().f32(), save_mean.f32(),
-                                               save_invstd.f32(), dx, dg, db);
+                                               save_invstd.f32(), grad_or_scratch(x, dy.device(), sx),
+                                               grad_or_scratch(gamma, dy.device(), sg),
+                                               grad_or_scratch(beta, dy.device(), sb));
                      });
 }
 
