@@ -50,8 +50,17 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   }
 }
 
+Storage::Storage(void* data, size_t bytes, Device device, std::function<void(void*)> release)
+    : data_(data), bytes_(bytes), device_(device), release_(std::move(release)) {
+  VIGIL_CHECK(release_ != nullptr, "external storage needs a release function");
+}
+
 Storage::~Storage() {
   if (!data_) return;
+  if (release_) {
+    release_(data_);
+    return;
+  }
   if (device_.is_cuda()) {
     try {
       device::free(data_);
@@ -70,6 +79,21 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   t.dtype_ = dtype;
   t.device_ = device;
   t.storage_ = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+  return t;
+}
+
+Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype) {
+  for (int64_t d : shape) VIGIL_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  VIGIL_CHECK(storage != nullptr, "from_storage: no storage");
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  VIGIL_CHECK(bytes <= storage->bytes(), "from_storage: shape ", shape_str(shape), " needs ", bytes,
+              " bytes, the storage holds ", storage->bytes());
+  Tensor t;
+  t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
+  t.dtype_ = dtype;
+  t.device_ = storage->device();
+  t.storage_ = std::move(storage);
   return t;
 }
 

@@ -2,6 +2,7 @@
 // sharing reference-counted storage between views. Copies between devices are explicit (`to`).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,10 +16,12 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "(2, 3, 4)"
 int64_t shape_numel(const Shape& s);
 
-// Raw bytes on one device; frees through the caching device allocator or aligned host free.
+// Raw bytes on one device; frees through the caching device allocator or aligned host free, or, for memory
+// allocated elsewhere (a pinned host pool), through the `release` function it was given.
 class Storage {
  public:
   Storage(size_t bytes, Device device);
+  Storage(void* data, size_t bytes, Device device, std::function<void(void*)> release);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -30,6 +33,7 @@ class Storage {
   void* data_ = nullptr;
   size_t bytes_ = 0;
   Device device_;
+  std::function<void(void*)> release_;  // empty: vigil's own allocation
 };
 
 class Tensor {
@@ -41,6 +45,8 @@ class Tensor {
   static Tensor full(const Shape& shape, float value, Device device = Device::cpu());  // float32
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape, Device device = Device::cpu());
   static Tensor from_labels(const std::vector<int32_t>& labels, Device device = Device::cpu());  // int32 (N)
+  // A contiguous tensor over `storage` (which must hold at least shape's bytes), e.g. memory from a pinned pool.
+  static Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }

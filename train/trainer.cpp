@@ -16,6 +16,7 @@
 #include "nn/layer_table.h"
 #include "train/atomic_file.h"
 #include "train/checkpoint.h"
+#include "train/device_feeder.h"
 #include "train/metrics.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
@@ -121,28 +122,30 @@ ExecConfig exec_config(const std::string& gpu_kernels) {
 EvalResult evaluate(Model& model, data::Loader& loader, const fn::CrossEntropyOptions& ce, const Device& device,
                     const ExecConfig& exec) {
   EvalResult r{0, ConfusionMatrix(model.spec().classes)};
-  loader.start_epoch(0);
-  data::Batch b;
+  DeviceFeeder feeder(loader, device);
+  feeder.start_epoch(0);
+  DeviceBatch b;
   double loss_sum = 0;
   int64_t n = 0;
   Tape tape(false);
   tape.config() = exec;
-  while (loader.next(b)) {
+  while (feeder.next(b)) {
     if (b.size() == 0) continue;
-    Var x(b.images.to(device));
+    Var x(b.images);
     Var logits = model.forward(tape, x, RunContext{});
-    const Tensor labels = b.labels.to(device);
-    loss_sum += double(fn::cross_entropy(tape, logits, labels, ce).value().item()) * double(b.size());
+    loss_sum += double(fn::cross_entropy(tape, logits, b.labels, ce).value().item()) * double(b.size());
     n += static_cast<int64_t>(b.size());
     const std::vector<float> host = logits.value().to_vector();
-    r.confusion.add_batch(b.labels.data<int32_t>(), host.data(), static_cast<int64_t>(b.size()));
+    r.confusion.add_batch(b.host.labels.data<int32_t>(), host.data(), static_cast<int64_t>(b.size()));
   }
   r.loss = n ? loss_sum / double(n) : std::nan("");
   return r;
 }
 
-data::LoaderOptions loader_options(const TrainConfig& c, bool training, std::ostream& out) {
+data::LoaderOptions loader_options(const TrainConfig& c, bool training, std::ostream& out,
+                                   const std::shared_ptr<PinnedHostPool>& pool) {
   data::LoaderOptions o;
+  if (pool) o.allocate_images = [pool](const Shape& shape) { return pool->empty(shape); };
   o.batch_size = c.batch;
   o.workers = c.workers;
   o.seed = c.seed;
@@ -224,9 +227,12 @@ int run_training(TrainConfig c, std::ostream& out) {
   if (ce.class_weights.defined()) ce.class_weights = ce.class_weights.to(device);
   fn::CrossEntropyOptions eval_ce;  // validation loss: plain cross-entropy, comparable across runs
 
-  data::Loader train_loader(data.train, spec, loader_options(c, true, out));
+  // On a GPU the loaders fill pinned buffers, copied to the device while the previous step computes.
+  const std::shared_ptr<PinnedHostPool> batch_pool = batch_pool_for(device);
+  data::Loader train_loader(data.train, spec, loader_options(c, true, out, batch_pool));
   std::unique_ptr<data::Loader> val_loader;
-  if (data.val.size() > 0) val_loader = std::make_unique<data::Loader>(data.val, spec, loader_options(c, false, out));
+  if (data.val.size() > 0) val_loader = std::make_unique<data::Loader>(data.val, spec, loader_options(c, false, out, batch_pool));
+  DeviceFeeder train_feeder(train_loader, device);
   const int64_t steps_per_epoch = static_cast<int64_t>(train_loader.batches_per_epoch());
   const int64_t total_steps = steps_per_epoch * c.epochs;
 
@@ -257,20 +263,18 @@ int run_training(TrainConfig c, std::ostream& out) {
       train_cm = ConfusionMatrix::from_json(st.partial_confusion);
     double loss_sum = st.batch_in_epoch > 0 ? st.partial_loss_sum : 0;
     int64_t images = st.batch_in_epoch > 0 ? st.partial_images : 0;
-    train_loader.start_epoch(st.epoch);
-    data::Batch b;
-    for (int64_t skip = 0; skip < st.batch_in_epoch && train_loader.next(b); ++skip) {
-    }  // batches done before the checkpoint
+    train_feeder.start_epoch(st.epoch, st.batch_in_epoch);  // passes over batches done before the checkpoint
+    DeviceBatch b;
     progress.start("epoch " + std::to_string(st.epoch + 1) + "/" + std::to_string(c.epochs), steps_per_epoch,
                    st.batch_in_epoch);
     int64_t epoch_images = 0;
-    while (train_loader.next(b)) {
+    while (train_feeder.next(b)) {
       if (b.size() == 0) continue;
       const float lr = learning_rate(c.schedule, base_lr, st.step, steps_per_epoch, total_steps);
       Tape tape;
       tape.config() = exec;
-      Var x(b.images.to(device));
-      const Tensor labels = b.labels.to(device);
+      Var x(b.images);
+      const Tensor& labels = b.labels;
       Var logits = model.forward(tape, x, RunContext{true, c.seed, static_cast<uint64_t>(st.step)});
       Var loss = fn::cross_entropy(tape, logits, labels, ce);
       const float l = loss.value().item();
@@ -287,7 +291,7 @@ int run_training(TrainConfig c, std::ostream& out) {
       optimizer.zero_grad();
       step_lr.push_back(lr);
       const std::vector<float> host = logits.value().to_vector();
-      train_cm.add_batch(b.labels.data<int32_t>(), host.data(), static_cast<int64_t>(b.size()));
+      train_cm.add_batch(b.host.labels.data<int32_t>(), host.data(), static_cast<int64_t>(b.size()));
       loss_sum += double(l) * double(b.size());
       images += static_cast<int64_t>(b.size());
       epoch_images += static_cast<int64_t>(b.size());
@@ -383,7 +387,7 @@ int run_training(TrainConfig c, std::ostream& out) {
   if (data.test.size() > 0 && fs::exists(run_dir + "/model.safetensors")) {
     Model best = Model::load(run_dir + "/model.safetensors");
     best.to(device);
-    data::Loader test_loader(data.test, best.spec(), loader_options(c, false, out));
+    data::Loader test_loader(data.test, best.spec(), loader_options(c, false, out, batch_pool));
     EvalResult t = evaluate(best, test_loader, eval_ce, device, exec);
     const auto ci = wilson_interval(static_cast<int64_t>(std::llround(t.confusion.accuracy() * t.confusion.total())),
                                     t.confusion.total());

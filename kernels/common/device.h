@@ -62,6 +62,21 @@ class Stream {
   void* handle_ = nullptr;
 };
 
+// A CUDA event (timing disabled): orders work between streams without blocking the host.
+class Event {
+ public:
+  Event();
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  void record(void* stream);           // marks the work queued on `stream` so far (nullptr: the default stream)
+  void make_wait(void* stream) const;  // work queued on `stream` after this call starts after the recorded work
+  void synchronize() const;            // blocks the host until the recorded work is done
+
+ private:
+  void* handle_ = nullptr;
+};
+
 // The stream kernels launched from this thread use (nullptr = the default stream).
 void* current_stream();
 // Sets this thread's current stream for the guard's lifetime.

@@ -250,6 +250,22 @@ Stream::~Stream() {
 }
 void Stream::synchronize() const { VIGIL_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(handle_))); }
 
+Event::Event() {
+  cudaEvent_t e = nullptr;
+  VIGIL_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  handle_ = e;
+}
+Event::~Event() {
+  if (handle_) VIGIL_CUDA_WARN(cudaEventDestroy(static_cast<cudaEvent_t>(handle_)));
+}
+void Event::record(void* s) {
+  VIGIL_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(handle_), static_cast<cudaStream_t>(s)));
+}
+void Event::make_wait(void* s) const {
+  VIGIL_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(s), static_cast<cudaEvent_t>(handle_), 0));
+}
+void Event::synchronize() const { VIGIL_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(handle_))); }
+
 void* current_stream() { return tls_stream; }
 StreamGuard::StreamGuard(const Stream& s) : previous_(tls_stream) { tls_stream = s.handle(); }
 StreamGuard::~StreamGuard() { tls_stream = previous_; }

@@ -41,6 +41,11 @@ void synchronize() {}
 Stream::Stream() { no_cuda("Stream"); }
 Stream::~Stream() = default;
 void Stream::synchronize() const {}
+Event::Event() { no_cuda("Event"); }
+Event::~Event() = default;
+void Event::record(void*) { no_cuda("Event"); }
+void Event::make_wait(void*) const { no_cuda("Event"); }
+void Event::synchronize() const {}
 void* current_stream() { return nullptr; }
 StreamGuard::StreamGuard(const Stream&) : previous_(nullptr) { no_cuda("StreamGuard"); }
 StreamGuard::~StreamGuard() = default;
