@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <exception>
 #include <new>
 #include <string>
 #include <system_error>
@@ -73,7 +74,8 @@ Image to_output(Image&& raw, const DecodeOptions& o) {
   return out;
 }
 
-RawDecode decode_raw(const uint8_t* data, size_t size, const DecodeOptions& o, bool all_frames, ImageFormat& format) {
+RawDecode decode_raw(const uint8_t* data, size_t size, const DecodeOptions& o, bool all_frames, ImageFormat& format,
+                     const detail::RawFrameSink* sink = nullptr) {
   if (o.channels != 1 && o.channels != 3)
     return RawDecode::failure(DecodeStatus::Unsupported,
                               "DecodeOptions.channels must be 1 or 3, not " + std::to_string(o.channels));
@@ -88,8 +90,8 @@ RawDecode decode_raw(const uint8_t* data, size_t size, const DecodeOptions& o, b
     case ImageFormat::Jpeg: checked = detail::precheck_jpeg(data, size, o.limits, info); break;
     case ImageFormat::Png: checked = detail::precheck_png(data, size, o.limits, info); break;
     case ImageFormat::Bmp: checked = detail::precheck_bmp(data, size, o.limits, info); break;
-    case ImageFormat::Gif: return detail::decode_gif(data, size, o.limits, all_frames);
-    case ImageFormat::Webp: return detail::decode_webp(data, size, o.limits, all_frames);
+    case ImageFormat::Gif: return detail::decode_gif(data, size, o.limits, all_frames, sink);
+    case ImageFormat::Webp: return detail::decode_webp(data, size, o.limits, all_frames, sink);
     case ImageFormat::Unknown:
       if (detail::is_partial_signature(data, size))
         return RawDecode::failure(DecodeStatus::Truncated,
@@ -132,6 +134,45 @@ FramesResult decode_frames_impl(const uint8_t* data, size_t size, const std::str
     result.error = name + ": corrupt: " + e.what();
   }
   return result;
+}
+
+// Streams the frames through on_frame, converted as decode_frames_impl converts them; see scan_frames_memory.
+FrameScan scan_frames_impl(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& o,
+                           const FrameVisitor& on_frame) {
+  FrameScan scan;
+  std::exception_ptr visitor_failure;
+  const detail::RawFrameSink sink = [&](Image&& raw, int orientation) {
+    Image img = to_output(std::move(raw), o);
+    if (o.apply_exif_orientation && orientation != 1) img = apply_orientation(img, orientation);
+    const int index = scan.frames++;
+    try {
+      scan.stopped = !on_frame(std::move(img), index);
+    } catch (...) {
+      visitor_failure = std::current_exception();
+      scan.stopped = true;
+    }
+    return !scan.stopped;
+  };
+  try {
+    RawDecode raw = decode_raw(data, size, o, true, scan.format, &sink);
+    // Stills (and decoders without a sink path) hand their frames back in raw.frames.
+    for (Image& frame : raw.frames) {
+      if (scan.stopped || !raw.ok()) break;
+      sink(std::move(frame), raw.orientation);
+    }
+    if (!raw.ok()) {
+      scan.status = raw.status;
+      scan.error = name + ": " + status_name(raw.status) + ": " + raw.reason;
+    }
+  } catch (const std::bad_alloc&) {
+    scan.status = DecodeStatus::TooLarge;
+    scan.error = name + ": too_large: out of memory while decoding";
+  } catch (const std::exception& e) {
+    scan.status = DecodeStatus::Corrupt;
+    scan.error = name + ": corrupt: " + e.what();
+  }
+  if (visitor_failure) std::rethrow_exception(visitor_failure);
+  return scan;
 }
 
 struct FileBytes {
@@ -236,6 +277,11 @@ FramesResult decode_frames_memory(const uint8_t* data, size_t size, const std::s
 
 FramesResult decode_frames_file(const std::string& path, const DecodeOptions& o) {
   return decode_file_impl(path, o, true);
+}
+
+FrameScan scan_frames_memory(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& o,
+                             const FrameVisitor& on_frame) {
+  return scan_frames_impl(data, size, name, o, on_frame);
 }
 
 }  // namespace vigil::data

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,10 +47,17 @@ RawDecode precheck_bmp(const uint8_t* data, size_t size, const DecodeLimits& lim
 // stb_image decoding of a prechecked JPEG, PNG or BMP into its natural channel count (1..4).
 RawDecode decode_with_stb(const uint8_t* data, size_t size, ImageFormat format);
 
+// Receives frames one at a time instead of RawDecode::frames (with the container's EXIF orientation); returns false
+// to stop decoding there.
+using RawFrameSink = std::function<bool(Image&& frame, int orientation)>;
+
 // giflib / libwebp decoding; all_frames = false stops after the first frame. Frames are RGBA canvases (WebP stills
-// without alpha: RGB).
-RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames);
-RawDecode decode_webp(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames);
+// without alpha: RGB). With a sink (all_frames must be true) every frame goes to the sink as soon as it is
+// composited and none is kept, so the all-frames pixel total is not checked; max_frames still is.
+RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames,
+                     const RawFrameSink* sink = nullptr);
+RawDecode decode_webp(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames,
+                      const RawFrameSink* sink = nullptr);
 
 // sniff.cpp: a human description of bytes that are not a supported image ("text", "a PDF document", "HEIF/AVIF",
 // ...) and whether they are a strict prefix of a supported signature (a file cut off inside its magic number).

@@ -118,7 +118,8 @@ struct Canvas {
 
 }  // namespace
 
-RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames) {
+RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames,
+                     const RawFrameSink* sink) {
   MemoryInput input{data, size, 0, false};
   int error = 0;
   GifPtr gif(DGifOpen(&input, read_from_memory, &error));
@@ -139,7 +140,7 @@ RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limit
   for (;;) {
     GifRecordType record = UNDEFINED_RECORD_TYPE;
     if (DGifGetRecordType(gif.get(), &record) == GIF_ERROR) {
-      if (input.pos >= input.size && !out.frames.empty()) break;  // only the trailer byte is missing
+      if (input.pos >= input.size && frame > 0) break;  // only the trailer byte is missing
       return gif_failure(gif->Error, "after frame " + std::to_string(frame), input);
     }
     if (record == TERMINATE_RECORD_TYPE) break;
@@ -177,7 +178,7 @@ RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limit
     RawDecode dims = check_dimensions(d.Width, d.Height, limits, what);
     if (!dims.ok()) return dims;
     total_pixels += static_cast<uint64_t>(canvas.width) * canvas.height;
-    if (total_pixels > 4 * limits.max_pixels)
+    if (sink == nullptr && total_pixels > 4 * limits.max_pixels)
       return RawDecode::failure(DecodeStatus::TooLarge, "GIF frames hold more than " +
                                                             std::to_string(4 * limits.max_pixels) + " pixels in all");
     const ColorMapObject* colors = d.ColorMap ? d.ColorMap : gif->SColorMap;
@@ -190,19 +191,23 @@ RawDecode decode_gif(const uint8_t* data, size_t size, const DecodeLimits& limit
     img.height = canvas.height;
     img.channels = 4;
     img.pixels = canvas.rgba;
-    out.frames.push_back(std::move(img));
+    if (sink != nullptr) {
+      if (!(*sink)(std::move(img), 1)) break;
+    } else {
+      out.frames.push_back(std::move(img));
+    }
     if (!all_frames) break;
     if (control.DisposalMode == DISPOSE_BACKGROUND) canvas.clear(d);
     if (control.DisposalMode == DISPOSE_PREVIOUS) canvas.rgba.swap(before);
     control = GraphicsControlBlock{DISPOSAL_UNSPECIFIED, false, 0, NO_TRANSPARENT_COLOR};
   }
-  if (out.frames.empty()) return RawDecode::failure(DecodeStatus::Corrupt, "GIF has no frames");
+  if (frame == 0) return RawDecode::failure(DecodeStatus::Corrupt, "GIF has no frames");
   return out;
 }
 
 #else
 
-RawDecode decode_gif(const uint8_t*, size_t, const DecodeLimits&, bool) {
+RawDecode decode_gif(const uint8_t*, size_t, const DecodeLimits&, bool, const RawFrameSink*) {
   return RawDecode::failure(DecodeStatus::Unsupported, "GIF: built without giflib (apt-get install libgif-dev)");
 }
 

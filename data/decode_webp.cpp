@@ -61,8 +61,9 @@ RawDecode decode_still(const uint8_t* data, size_t size, const DecodeLimits& lim
   return out;
 }
 
+// Every frame (or the first) into out.frames, or each to `sink` as it is decoded (max_frames checked per frame).
 RawDecode decode_animation(const uint8_t* data, size_t size, int width, int height, int frame_count,
-                           bool all_frames) {
+                           bool all_frames, const DecodeLimits& limits, const RawFrameSink* sink, int orientation) {
   WebPAnimDecoderOptions options;
   if (!WebPAnimDecoderOptionsInit(&options))
     return RawDecode::failure(DecodeStatus::Unsupported, "libwebp version mismatch");
@@ -73,7 +74,11 @@ RawDecode decode_animation(const uint8_t* data, size_t size, int width, int heig
   if (!decoder) return RawDecode::failure(DecodeStatus::Corrupt, "WebP animation cannot be decoded");
   RawDecode out;
   const int wanted = all_frames ? frame_count : 1;
+  int decoded = 0;
   for (int i = 0; i < wanted && WebPAnimDecoderHasMoreFrames(decoder.get()); ++i) {
+    if (sink != nullptr && i >= limits.max_frames)
+      return RawDecode::failure(DecodeStatus::TooLarge, "WebP animation has more than " +
+                                                            std::to_string(limits.max_frames) + " frames");
     uint8_t* canvas = nullptr;
     int timestamp = 0;
     if (!WebPAnimDecoderGetNext(decoder.get(), &canvas, &timestamp))
@@ -84,15 +89,21 @@ RawDecode decode_animation(const uint8_t* data, size_t size, int width, int heig
     img.height = height;
     img.channels = 4;
     img.pixels.assign(canvas, canvas + static_cast<size_t>(width) * height * 4);
-    out.frames.push_back(std::move(img));
+    ++decoded;
+    if (sink == nullptr) {
+      out.frames.push_back(std::move(img));
+    } else if (!(*sink)(std::move(img), orientation)) {
+      break;
+    }
   }
-  if (out.frames.empty()) return RawDecode::failure(DecodeStatus::Corrupt, "WebP animation has no frames");
+  if (decoded == 0) return RawDecode::failure(DecodeStatus::Corrupt, "WebP animation has no frames");
   return out;
 }
 
 }  // namespace
 
-RawDecode decode_webp(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames) {
+RawDecode decode_webp(const uint8_t* data, size_t size, const DecodeLimits& limits, bool all_frames,
+                      const RawFrameSink* sink) {
   WebPData input{data, size};
   WebPDemuxState state = WEBP_DEMUX_PARSE_ERROR;
   std::unique_ptr<WebPDemuxer, DemuxDeleter> demux(WebPDemuxPartial(&input, &state));
@@ -114,16 +125,17 @@ RawDecode decode_webp(const uint8_t* data, size_t size, const DecodeLimits& limi
   }
   RawDecode out;
   if (flags & ANIMATION_FLAG) {
-    if (all_frames && frames > static_cast<uint32_t>(limits.max_frames))
+    if (all_frames && sink == nullptr && frames > static_cast<uint32_t>(limits.max_frames))
       return RawDecode::failure(DecodeStatus::TooLarge, "WebP animation has " + std::to_string(frames) +
                                                             " frames, over the limit of " +
                                                             std::to_string(limits.max_frames));
-    if (all_frames && static_cast<uint64_t>(width) * height * frames > 4 * limits.max_pixels)
+    if (all_frames && sink == nullptr && static_cast<uint64_t>(width) * height * frames > 4 * limits.max_pixels)
       return RawDecode::failure(DecodeStatus::TooLarge, "WebP frames hold more than " +
                                                             std::to_string(4 * limits.max_pixels) + " pixels in all");
-    out = decode_animation(data, size, width, height, static_cast<int>(frames), all_frames);
+    out = decode_animation(data, size, width, height, static_cast<int>(frames), all_frames, limits, sink,
+                           orientation);
   } else {
-    out = decode_still(data, size, limits);
+    out = decode_still(data, size, limits);  // a still stays in out.frames, with or without a sink
   }
   out.orientation = orientation;
   return out;
@@ -131,7 +143,7 @@ RawDecode decode_webp(const uint8_t* data, size_t size, const DecodeLimits& limi
 
 #else
 
-RawDecode decode_webp(const uint8_t*, size_t, const DecodeLimits&, bool) {
+RawDecode decode_webp(const uint8_t*, size_t, const DecodeLimits&, bool, const RawFrameSink*) {
   return RawDecode::failure(DecodeStatus::Unsupported, "WebP: built without libwebp (apt-get install libwebp-dev)");
 }
 

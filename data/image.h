@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,5 +66,24 @@ struct FramesResult {
 FramesResult decode_frames_file(const std::string& path, const DecodeOptions& o = {});
 FramesResult decode_frames_memory(const uint8_t* data, size_t size, const std::string& name,
                                   const DecodeOptions& o = {});
+
+// Frame by frame, for long animations: each frame, composited and converted as decode_frames_* does it, goes to
+// on_frame(frame, index) as soon as it is decoded, and none is kept, so memory stays at one canvas and one frame
+// however many frames there are (the all-frames pixel total therefore does not apply; limits.max_frames does:
+// reaching frame max_frames + 1 is a too_large error). on_frame returns false to stop decoding there (nothing
+// after that frame is read). A still image is one frame. The result is the decode status: a failure after some
+// frames were handed over (a GIF cut inside frame 5) still reports them in `frames`. Exceptions thrown by
+// on_frame end the scan and propagate to the caller.
+struct FrameScan {
+  DecodeStatus status = DecodeStatus::Ok;
+  std::string error;  // "<name>: <status>: <reason>", empty when ok
+  ImageFormat format = ImageFormat::Unknown;
+  int frames = 0;        // frames handed to on_frame
+  bool stopped = false;  // on_frame returned false
+  bool ok() const { return status == DecodeStatus::Ok; }
+};
+using FrameVisitor = std::function<bool(Image&& frame, int index)>;
+FrameScan scan_frames_memory(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& o,
+                             const FrameVisitor& on_frame);
 
 }  // namespace vigil::data

@@ -1,5 +1,6 @@
 // Implementation of `vigil classify`: lazy walk, resume bookkeeping, parallel decode per batch, one forward per
-// batch, JSONL records flushed per batch, the terminal table, progress and summary.
+// batch (animations and clips after it, frame by frame), JSONL records flushed per batch, the terminal table,
+// progress and summary.
 #include "infer/classify.h"
 
 #include <dirent.h>
@@ -26,6 +27,8 @@
 #include "data/preprocess.h"
 #include "data/sha256.h"
 #include "infer/batch_decode.h"
+#include "infer/classify_frames.h"
+#include "infer/clips.h"
 #include "infer/predictor.h"
 
 namespace vigil::infer {
@@ -160,6 +163,9 @@ std::string ClassifySummary::line() const {
   };
   counts("class", by_class);
   counts("decision", by_decision);
+  if (multi_frame)
+    s << "; " << multi_frame << " multi-frame (" << frames_scored << " frames scored, " << early_exits
+      << " early exit" << (early_exits == 1 ? "" : "s") << ")";
   if (skipped) s << "; skipped " << skipped << " already recorded";
   return s.str();
 }
@@ -175,23 +181,71 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+// An image file, an animated GIF/WebP (found out while preparing) or a clip folder.
+enum class Kind { Image, Animation, Clip };
+
 // One input of a batch, from its walk entry to its record.
 struct Item {
+  Kind kind = Kind::Image;
   std::string path;
-  std::string sha256;  // empty when the file could not be read
+  std::string sha256;  // empty when the file could not be read; clips: the listing fingerprint
   std::string error;
   bool skipped = false;  // already recorded (--resume)
+  std::vector<std::string> frame_names;  // clips
   std::vector<float> input;
   double prepare_ms = 0;
   std::vector<float> probabilities;
   Decision decision;
+  MultiFrameScore frames;  // animations and clips
 };
 
-// Reads, hashes, decodes and preprocesses one file; every failure lands in item.error.
+// Reads a file of at most max_file_bytes whole; false with `error` set ("io_error: ...") when it cannot.
+bool read_whole_file(const std::string& path, std::vector<uint8_t>& bytes, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "io_error: cannot open: " + errno_text(errno);
+    return false;
+  }
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    error = "io_error: read failed: " + errno_text(errno);
+    return false;
+  }
+  return true;
+}
+
+// Decodes a GIF or WebP far enough to tell an animation (a second frame) from a still; a still is preprocessed
+// into item.input, an animation is left for the frame-by-frame pass.
+void prepare_gif_or_webp(Item& item, const std::vector<uint8_t>& bytes, const ModelSpec& spec,
+                         const data::DecodeOptions& decode) {
+  data::Image first;
+  bool animated = false;
+  const data::FrameScan scan =
+      data::scan_frames_memory(bytes.data(), bytes.size(), item.path, decode, [&](data::Image&& frame, int index) {
+        if (index == 0) {
+          first = std::move(frame);
+          return true;
+        }
+        animated = true;
+        return false;
+      });
+  if (animated) item.kind = Kind::Animation;
+  else if (scan.frames > 0) item.input = data::preprocess_image(first, spec);  // a still (or frame 2 is broken)
+  else item.error = error_reason(scan.error, item.path);
+}
+
+// Reads, hashes, decodes and preprocesses one file (a clip: fingerprints its listing); every failure lands in
+// item.error.
 void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decode,
              const std::unordered_set<std::string>& done) {
   const auto t0 = Clock::now();
   try {
+    if (item.kind == Kind::Clip) {
+      item.sha256 = clip_fingerprint(item.path, item.frame_names);
+      item.skipped = done.count(record_key(item.path, item.sha256)) > 0;
+      item.prepare_ms = ms_since(t0);
+      return;
+    }
     std::vector<uint8_t> bytes;
     struct stat st {};
     if (::stat(item.path.c_str(), &st) != 0) {
@@ -200,18 +254,14 @@ void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decod
       item.sha256 = data::sha256_file_hex(item.path);
       if (done.count(record_key(item.path, item.sha256))) item.skipped = true;
       else item.error = error_reason(data::decode_file(item.path, decode).error, item.path);
-    } else {
-      std::ifstream in(item.path, std::ios::binary);
-      if (!in) {
-        item.error = "io_error: cannot open: " + errno_text(errno);
+    } else if (read_whole_file(item.path, bytes, item.error)) {
+      item.sha256 = data::sha256_hex(bytes.data(), bytes.size());
+      if (done.count(record_key(item.path, item.sha256))) {
+        item.skipped = true;
       } else {
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        if (in.bad()) item.error = "io_error: read failed: " + errno_text(errno);
-      }
-      if (item.error.empty()) {
-        item.sha256 = data::sha256_hex(bytes.data(), bytes.size());
-        if (done.count(record_key(item.path, item.sha256))) {
-          item.skipped = true;
+        const data::ImageFormat format = data::sniff_format(bytes.data(), bytes.size());
+        if (format == data::ImageFormat::Gif || format == data::ImageFormat::Webp) {
+          prepare_gif_or_webp(item, bytes, spec, decode);
         } else {
           data::DecodeResult r = data::decode_memory(bytes.data(), bytes.size(), item.path, decode);
           if (!r.ok()) item.error = error_reason(r.error, item.path);
@@ -225,6 +275,27 @@ void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decod
   item.prepare_ms = ms_since(t0);
 }
 
+// Scores an animation or a clip frame by frame (after the batch's forward pass, one input at a time). The
+// animation is read again rather than kept since preparing, so a batch never holds more than one file's bytes.
+void score_frames(Item& item, FrameScorer& scorer, const data::DecodeOptions& decode) {
+  const auto t0 = Clock::now();
+  if (item.kind == Kind::Animation) {
+    std::vector<uint8_t> bytes;
+    if (read_whole_file(item.path, bytes, item.error)) {
+      item.sha256 = data::sha256_hex(bytes.data(), bytes.size());  // what was scored, should the file have changed
+      item.frames = scorer.score_animation(bytes, item.path, decode);
+    }
+  } else {
+    item.frames = scorer.score_clip(item.path, item.frame_names, decode);
+  }
+  if (item.error.empty()) item.error = item.frames.error;
+  if (item.error.empty()) {
+    item.probabilities = item.frames.probabilities;
+    item.decision = item.frames.decision;
+  }
+  item.prepare_ms += ms_since(t0);
+}
+
 // Up to 7 significant digits: a float's precision, printed without binary noise (0.1, not 0.10000000149).
 double tidy(float v) {
   char buf[32];
@@ -232,7 +303,42 @@ double tidy(float v) {
   return std::strtod(buf, nullptr);
 }
 
-std::string json_record(const Item& item, const ModelSpec& spec, double latency_ms) {
+// {class: p} for every class, in class order.
+nlohmann::ordered_json probability_object(const std::vector<float>& p, const ModelSpec& spec) {
+  nlohmann::ordered_json probs = nlohmann::ordered_json::object();
+  for (size_t c = 0; c < spec.classes.size(); ++c) probs[spec.classes[c]] = tidy(p[c]);
+  return probs;
+}
+
+// The multi-frame part of a record: what was scored, how it was folded, and every frame considered.
+void add_frame_fields(nlohmann::ordered_json& j, const Item& item, const std::string& aggregate) {
+  const MultiFrameScore& f = item.frames;
+  j["input"] = item.kind == Kind::Clip ? "clip" : "animation";
+  j["aggregate"] = aggregate;
+  j["frames_scored"] = f.scored;
+  j["frames_total"] = f.total >= 0 ? nlohmann::ordered_json(f.total) : nlohmann::ordered_json(nullptr);
+  j["frame_errors"] = f.errors;
+  j["early_exit"] = f.early_exit;
+}
+
+nlohmann::ordered_json frame_list(const Item& item, const ModelSpec& spec) {
+  nlohmann::ordered_json frames = nlohmann::ordered_json::array();
+  for (const FrameRecord& r : item.frames.frames) {
+    nlohmann::ordered_json fj;
+    fj["index"] = r.index;
+    if (item.kind == Kind::Clip) fj["file"] = r.file;
+    if (r.error.empty()) {
+      fj["class_name"] = spec.classes[static_cast<size_t>(r.top)];
+      fj["probabilities"] = probability_object(r.probabilities, spec);
+    } else {
+      fj["error"] = r.error;
+    }
+    frames.push_back(std::move(fj));
+  }
+  return frames;
+}
+
+std::string json_record(const Item& item, const ModelSpec& spec, double latency_ms, const std::string& aggregate) {
   nlohmann::ordered_json j;
   j["path"] = item.path;
   j["sha256"] = item.sha256.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.sha256);
@@ -242,9 +348,7 @@ std::string json_record(const Item& item, const ModelSpec& spec, double latency_
   if (ok) {
     j["class_id"] = item.decision.top;
     j["class_name"] = spec.classes[static_cast<size_t>(item.decision.top)];
-    nlohmann::ordered_json probs = nlohmann::ordered_json::object();
-    for (size_t c = 0; c < spec.classes.size(); ++c) probs[spec.classes[c]] = tidy(item.probabilities[c]);
-    j["probabilities"] = probs;
+    j["probabilities"] = probability_object(item.probabilities, spec);
     if (spec.head == Head::Softmax) {
       j["decision"] = item.decision.label;
     } else {
@@ -258,7 +362,10 @@ std::string json_record(const Item& item, const ModelSpec& spec, double latency_
     j["probabilities"] = nullptr;
     j["decision"] = nullptr;
   }
+  const bool multi = item.kind != Kind::Image;
+  if (multi) add_frame_fields(j, item, aggregate);
   j["latency_ms"] = std::round(latency_ms * 1000.0) / 1000.0;
+  if (multi) j["frames"] = frame_list(item, spec);
   // File names need not be UTF-8: invalid bytes become U+FFFD rather than failing the record.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
@@ -296,6 +403,20 @@ class JsonlWriter {
   bool owned_ = false;
 };
 
+// After the path of an animation or clip: "  [clip: 12 of 40 frames scored, 2 bad, early exit]".
+std::string frames_note(const Item& item) {
+  if (item.kind == Kind::Image) return "";
+  const MultiFrameScore& f = item.frames;
+  std::ostringstream s;
+  s << "  [" << (item.kind == Kind::Clip ? "clip" : "animation") << ": " << f.scored;
+  if (f.total >= 0) s << " of " << f.total;
+  s << " frames scored";
+  if (f.errors) s << ", " << f.errors << " bad";
+  if (f.early_exit) s << ", early exit";
+  s << "]";
+  return s.str();
+}
+
 // The aligned table: CLASS, PROB, DECISION, then the path (last, so rows stay aligned however long paths are).
 class Table {
  public:
@@ -313,14 +434,15 @@ class Table {
     if (!item.error.empty()) {
       out_ << std::left << std::setw(static_cast<int>(class_w_)) << "-" << "  " << std::setw(6) << "-" << "  "
            << std::setw(static_cast<int>(decision_w_)) << "error" << "  " << item.path << "  error: " << item.error
-           << "\n";
+           << frames_note(item) << "\n";
       return;
     }
     const size_t top = static_cast<size_t>(item.decision.top);
     std::ostringstream p;
     p << std::fixed << std::setprecision(4) << item.probabilities[top];
     out_ << std::left << std::setw(static_cast<int>(class_w_)) << spec.classes[top] << "  " << std::setw(6) << p.str()
-         << "  " << std::setw(static_cast<int>(decision_w_)) << item.decision.label << "  " << item.path << "\n";
+         << "  " << std::setw(static_cast<int>(decision_w_)) << item.decision.label << "  " << item.path
+         << frames_note(item) << "\n";
   }
   void flush() { out_.flush(); }
 
@@ -361,8 +483,11 @@ class ProgressLine {
 
 ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::ostream& err) {
   VIGIL_CHECK(!o.model.empty(), "--model is required");
-  VIGIL_CHECK(!o.paths.empty(), "no inputs: give at least one file or directory");
+  VIGIL_CHECK(!o.paths.empty() || !o.clips.empty(), "no inputs: give at least one file or directory (or --clips DIR)");
   VIGIL_CHECK(o.batch >= 1, "--batch must be positive");
+  VIGIL_CHECK(o.frame_step >= 1, "--frame-step ", o.frame_step, ": must be at least 1");
+  VIGIL_CHECK(o.max_frames >= 1, "--max-frames ", o.max_frames, ": must be at least 1");
+  const AggregateRule aggregate = parse_aggregate(o.aggregate);
   VIGIL_CHECK(!o.resume || (!o.jsonl.empty() && o.jsonl != "-"), "--resume needs --jsonl FILE (the records to resume)");
   if (o.threads > 0) cpu::set_num_threads(o.threads);
 
@@ -371,6 +496,16 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
   const ModelSpec& spec = predictor.model().spec();
   const std::vector<float> thresholds = resolve_thresholds(spec, predictor.model().thresholds, o.thresholds);
   const data::DecodeOptions decode = data::decode_options_for(spec);
+  const int workers = o.workers > 0 ? o.workers : default_workers();
+  FrameSettings frame_settings;
+  frame_settings.aggregate = aggregate;
+  frame_settings.benign = resolve_benign_class(spec.classes, o.benign);
+  frame_settings.frame_step = o.frame_step;
+  frame_settings.max_frames = o.max_frames;
+  frame_settings.early_exit = o.early_exit;
+  frame_settings.batch = o.batch;
+  frame_settings.workers = workers;
+  FrameScorer frame_scorer(predictor, thresholds, frame_settings);
 
   std::unordered_set<std::string> done;
   if (o.resume) done = read_done_records(o.jsonl, err);
@@ -378,24 +513,38 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
   const bool show_table = !o.quiet && o.jsonl != "-";
   Table table(out, spec);
   ProgressLine progress(err, !o.quiet && ::isatty(STDERR_FILENO));
-  const int workers = o.workers > 0 ? o.workers : default_workers();
 
   ClassifySummary summary;
   int64_t files_found = 0;
   std::string first_problem;  // reported when nothing at all could be found
   InputWalker walker(o.paths);
+  ClipWalker clip_walker(o.clips);
+  // The next input: the PATH arguments' files first, then the clips.
+  auto next_item = [&](Item& item) {
+    InputEntry entry;
+    if (walker.next(entry)) {
+      item.path = entry.path;
+      item.error = entry.error;
+      return true;
+    }
+    ClipEntry clip;
+    if (!clip_walker.next(clip)) return false;
+    item.kind = Kind::Clip;
+    item.path = clip.path;
+    item.error = clip.error;
+    item.frame_names = std::move(clip.frames);
+    return true;
+  };
   std::vector<Item> batch;
   bool more = true;
   while (more) {
     batch.clear();
-    InputEntry entry;
-    while (batch.size() < static_cast<size_t>(o.batch) && (more = walker.next(entry))) {
-      Item item;
-      item.path = entry.path;
-      item.error = entry.error;
-      if (entry.error.empty()) ++files_found;
-      else if (first_problem.empty()) first_problem = entry.path + ": " + entry.error;
+    Item item;
+    while (batch.size() < static_cast<size_t>(o.batch) && (more = next_item(item))) {
+      if (item.error.empty()) ++files_found;
+      else if (first_problem.empty()) first_problem = item.path + ": " + item.error;
       batch.push_back(std::move(item));
+      item = Item{};
     }
     if (batch.empty()) break;
 
@@ -408,7 +557,7 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
     std::vector<const float*> inputs;
     std::vector<Item*> decoded;
     for (auto& item : batch)
-      if (item.error.empty() && !item.skipped) {
+      if (item.error.empty() && !item.skipped && item.kind == Kind::Image) {
         inputs.push_back(item.input.data());
         decoded.push_back(&item);
       }
@@ -423,6 +572,9 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
         decoded[i]->input = {};
       }
     }
+    // Then the animations and clips, frame by frame.
+    for (auto& item : batch)
+      if (item.error.empty() && !item.skipped && item.kind != Kind::Image) score_frames(item, frame_scorer, decode);
 
     std::string lines;
     progress.clear();
@@ -432,7 +584,13 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
         continue;
       }
       const bool ok = item.error.empty();
-      lines += json_record(item, spec, item.prepare_ms + (ok ? forward_share_ms : 0.0));
+      const bool multi = item.kind != Kind::Image;
+      lines += json_record(item, spec, item.prepare_ms + (ok && !multi ? forward_share_ms : 0.0), aggregate.name());
+      if (multi) {
+        ++summary.multi_frame;
+        summary.frames_scored += item.frames.scored;
+        summary.early_exits += item.frames.early_exit ? 1 : 0;
+      }
       if (ok) {
         ++summary.ok;
         ++summary.by_class[spec.classes[static_cast<size_t>(item.decision.top)]];
@@ -447,8 +605,8 @@ ClassifySummary run_classify(const ClassifyOptions& o, std::ostream& out, std::o
     progress.show(summary);
   }
   progress.clear();
-  VIGIL_CHECK(files_found > 0, "no inputs: no file found (", first_problem.empty() ? "the directories are empty" : first_problem,
-              ")");
+  VIGIL_CHECK(files_found > 0, "no inputs: no file or clip found (",
+              first_problem.empty() ? "the directories are empty" : first_problem, ")");
   err << summary.line() << "\n";
   return summary;
 }

@@ -1,5 +1,6 @@
 // `vigil classify`: options, the lazy input walk, resume bookkeeping and the batched run that writes one record
 // per input (JSONL and/or a table) and a summary. A bad input is one error record; only fatal problems throw.
+// Animated GIF/WebP files and clips (--clips) are scored frame by frame (infer/classify_frames.h).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -26,6 +27,13 @@ struct ClassifyOptions {
   bool resume = false;
   int workers = 0;         // decoding threads (0: min(4, cores))
   bool quiet = false;      // no table, no progress bar, no device note
+  // Multi-frame inputs (animated GIF/WebP files and clips).
+  std::vector<std::string> clips;  // --clips DIR: every folder below holding frame files is one clip
+  std::string aggregate = "max";   // max | mean | topk:K
+  std::string benign;              // the benign class ("" : "standard" when the model has it; "none")
+  int frame_step = 1;              // score every Nth frame
+  int max_frames = 1000;           // at most N frames per input
+  bool early_exit = true;          // max / topk: stop once the input is flagged for good
 };
 
 // One input found by the walk: a file to classify, or a path that cannot be used (error says why).
@@ -68,6 +76,7 @@ std::string record_key(const std::string& path, const std::string& sha256);
 
 struct ClassifySummary {
   int64_t ok = 0, errors = 0, skipped = 0;
+  int64_t multi_frame = 0, frames_scored = 0, early_exits = 0;  // animations and clips (ok or not)
   std::map<std::string, int64_t> by_class;     // top class of ok records
   std::map<std::string, int64_t> by_decision;  // decision label of ok records
   std::string line() const;                    // the final summary line

@@ -12,11 +12,13 @@ namespace vigil::cli {
 namespace {
 
 const char* kHelp =
-    "usage: vigil classify --model MODEL.safetensors [options] PATH...\n"
+    "usage: vigil classify --model MODEL.safetensors [options] PATH... [--clips DIR]\n"
     "\n"
     "Classifies image files; each PATH is a file or a directory (walked recursively in name order, hidden\n"
-    "entries skipped). A file that cannot be used becomes one error record; the exit status is non-zero only\n"
-    "for fatal problems (no or invalid model, unwritable output, no inputs).\n"
+    "entries skipped). Animated GIF and WebP files are scored frame by frame; --clips DIR scores every folder\n"
+    "below DIR that holds frame images as one clip (after the PATHs). A file that cannot be used becomes one\n"
+    "error record; the exit status is non-zero only for fatal problems (no or invalid model, unwritable output,\n"
+    "no inputs).\n"
     "\n"
     "options:\n"
     "  --model FILE         model file (required)\n"
@@ -33,12 +35,37 @@ const char* kHelp =
     "                       half-written last line\n"
     "  --quiet              no table, no progress bar (the summary line still goes to standard error)\n"
     "\n"
+    "animations and clips:\n"
+    "  --clips DIR          each folder at or below DIR that directly holds files is a clip: its files, in name\n"
+    "                       order, are its frames (DIR/<clip>/frame_0001.jpg or DIR/<class>/<clip>/...);\n"
+    "                       may be given more than once\n"
+    "  --aggregate RULE     how frame scores fold into the input's probabilities (default max):\n"
+    "                       max: each class's highest probability over the frames (one violent frame flags the\n"
+    "                       input); mean: the average; topk:K: the average of the K highest. The benign class is\n"
+    "                       mirrored (its lowest value / the average of its K lowest): an input is only as benign\n"
+    "                       as its least benign frames. The decision applies the thresholds to the aggregate.\n"
+    "  --benign CLASS|none  the benign class (default: standard, when the model has that class)\n"
+    "  --frame-step N       score frames 0, N, 2N, ... (default 1: every frame)\n"
+    "  --max-frames N       consider at most N frames per input (default 1000); later frames are not decoded\n"
+    "  --early-exit         max and topk:K (on by default): stop at the first frame after which the aggregate flags\n"
+    "                       a class other than the benign one; later frames could only raise those scores, so\n"
+    "                       the input stays flagged. Never for mean (every frame can move it) nor without a\n"
+    "                       benign class.\n"
+    "  --no-early-exit      score every frame (up to --max-frames)\n"
+    "\n"
     "table (standard output): CLASS (top class), PROB (its probability), DECISION, PATH; a bad input reads\n"
     "\"error  PATH  error: REASON\".\n"
     "JSONL record per input: path, sha256 (null when unreadable), status (ok|error), error (REASON, errors\n"
     "only), class_id, class_name, probabilities {class: p} (all classes), decision (softmax: a class or\n"
     "\"review\"; sigmoid: the list of classes at or over their thresholds), latency_ms (decode, preprocess and\n"
-    "its share of the batch's forward pass). Error records hold null class_id/class_name/probabilities/decision.\n";
+    "its share of the batch's forward pass). Error records hold null class_id/class_name/probabilities/decision.\n"
+    "Animations and clips add: input (animation|clip), aggregate, frames_scored, frames_total (null when an\n"
+    "animation was not read to its end), frame_errors, early_exit and frames, one entry per frame considered\n"
+    "{index, file (clips), class_name, probabilities} or {index, file, error}; probabilities, class and decision\n"
+    "are the aggregate's. A bad clip frame is counted, not fatal: the clip fails only when no frame decodes; an\n"
+    "animation cut inside a later frame keeps the frames before it. For --resume a clip's sha256 is the SHA-256\n"
+    "of its frame listing (file names, sizes and modification times), so a changed clip is scored again.\n"
+    "table: animations and clips end with \"[clip: 12 of 40 frames scored, 2 bad, early exit]\".\n";
 
 int to_int(const std::string& name, const std::string& v) {
   try {
@@ -59,6 +86,7 @@ int run_classify(int argc, char** argv) {
   }
   infer::ClassifyOptions o;
   bool options_done = false;
+  bool early_exit_asked = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (options_done || arg.size() < 2 || arg.compare(0, 2, "--") != 0) {
@@ -80,13 +108,18 @@ int run_classify(int argc, char** argv) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    if (name == "resume" || name == "quiet") {
+    if (name == "resume" || name == "quiet" || name == "early-exit" || name == "no-early-exit") {
       VIGIL_CHECK(!inline_value, "--", name, " takes no value");
-      (name == "resume" ? o.resume : o.quiet) = true;
+      if (name == "resume") o.resume = true;
+      else if (name == "quiet") o.quiet = true;
+      else o.early_exit = name == "early-exit";
+      if (name == "early-exit") early_exit_asked = true;
       continue;
     }
     const bool known = name == "model" || name == "model-def" || name == "jsonl" || name == "batch" ||
-                       name == "device" || name == "threads" || name == "workers" || name == "threshold";
+                       name == "device" || name == "threads" || name == "workers" || name == "threshold" ||
+                       name == "clips" || name == "aggregate" || name == "benign" || name == "frame-step" ||
+                       name == "max-frames";
     VIGIL_CHECK(known, "unknown option --", name, " (see vigil classify --help)");
     if (!inline_value) {
       VIGIL_CHECK(i + 1 < argc, "--", name, " needs a value");
@@ -100,7 +133,14 @@ int run_classify(int argc, char** argv) {
     else if (name == "batch") o.batch = to_int(name, value);
     else if (name == "threads") o.threads = to_int(name, value);
     else if (name == "workers") o.workers = to_int(name, value);
+    else if (name == "clips") o.clips.push_back(value);
+    else if (name == "aggregate") o.aggregate = value;
+    else if (name == "benign") o.benign = value;
+    else if (name == "frame-step") o.frame_step = to_int(name, value);
+    else if (name == "max-frames") o.max_frames = to_int(name, value);
   }
+  VIGIL_CHECK(!(early_exit_asked && o.aggregate == "mean"),
+              "--early-exit: a mean can change with every frame, so it never stops early (use max or topk:K)");
   VIGIL_CHECK(o.batch >= 1 && o.batch <= 65536, "--batch ", o.batch, ": must be in [1, 65536]");
   VIGIL_CHECK(o.threads >= 0, "--threads ", o.threads, ": must be >= 0");
   VIGIL_CHECK(o.workers >= 0 && o.workers <= 256, "--workers ", o.workers, ": must be in [0, 256]");

@@ -1,5 +1,5 @@
 // Implementation of the evaluation HTML report: tables from the --json document, the reliability diagram through
-// the training report's SVG chart renderer, and the most confident mistakes per class.
+// the training report's SVG chart renderer, and the most confident mistakes per class with their thumbnails.
 #include "infer/eval_report.h"
 
 #include <algorithm>
@@ -31,7 +31,8 @@ std::string percent(double v) {
 const char* kStyle =
     "body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:0.5em 0 1.5em}"
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}"
-    ".ok{background:#dbe9f6}.bad{background:#f8d7d3}code{font-size:90%}";
+    ".ok{background:#dbe9f6}.bad{background:#f8d7d3}code{font-size:90%}td.t{padding:2px;text-align:center}"
+    "td.t img{image-rendering:pixelated;vertical-align:middle}";
 
 std::string confusion_table(const json& m) {
   const auto& classes = m["classes"];
@@ -112,40 +113,70 @@ std::string sweep_tables(const json& m) {
   return s.str();
 }
 
+// The thumbnail cell: the image scaled to 64 px on its longer side by the browser (pixelated when enlarged).
+std::string thumbnail_cell(const EvaluateResult& r, size_t record) {
+  const auto it = r.thumbnails.find(record);
+  if (it == r.thumbnails.end()) return "<td>&ndash;</td>";
+  const Thumbnail& t = it->second;
+  const double scale = 64.0 / std::max(t.width, t.height);
+  char size[64];
+  std::snprintf(size, sizeof size, " width=%d height=%d", static_cast<int>(t.width * scale + 0.5),
+                static_cast<int>(t.height * scale + 0.5));
+  return "<td class=t><img src=\"" + t.data_uri + "\"" + size + " alt=\"\"></td>";
+}
+
 std::string mistakes(const EvaluateResult& r) {
   std::ostringstream s;
   const auto& classes = r.classes;
-  auto list = [&](const std::string& title, std::vector<const EvalRecord*> v, int c, bool by_class_prob) {
-    auto conf = [&](const EvalRecord* e) {
-      return e->probabilities[static_cast<size_t>(by_class_prob ? c : e->predicted)];
-    };
-    std::stable_sort(v.begin(), v.end(), [&](auto a, auto b) { return conf(a) > conf(b); });
-    if (v.size() > 10) v.resize(10);
-    s << "<h4>" << title << " (" << (v.empty() ? "none" : std::to_string(v.size()) + " most confident") << ")</h4>";
-    if (v.empty()) return;
-    s << "<table><tr><th class=l>path</th><th class=l>label</th><th class=l>predicted</th><th>confidence</th></tr>";
-    for (const EvalRecord* e : v)
-      s << "<tr><td class=l><code>" << xml_escape(e->path) << "</code></td><td class=l>"
-        << xml_escape(classes[static_cast<size_t>(e->label)]) << "</td><td class=l>"
-        << xml_escape(classes[static_cast<size_t>(e->predicted)]) << "</td><td>" << fmt(json(conf(e))) << "</td></tr>";
-    s << "</table>";
-  };
-  for (int c = 0; c < static_cast<int>(classes.size()); ++c) {
-    std::vector<const EvalRecord*> fp, fn;
-    for (const auto& e : r.records) {
-      if (!e.error.empty()) continue;
-      if (e.predicted == c && e.label != c) fp.push_back(&e);
-      if (e.label == c && e.predicted != c) fn.push_back(&e);
-    }
+  for (const MistakeList& list : worst_mistakes(r, kMistakesPerList)) {
+    const int c = list.class_id;
     const std::string name = xml_escape(classes[static_cast<size_t>(c)]);
-    s << "<h3>" << name << "</h3>";
-    list("False positives: predicted " + name + ", labelled otherwise", fp, c, true);
-    list("False negatives: labelled " + name + ", predicted otherwise", fn, c, false);
+    if (list.false_positives) s << "<h3>" << name << "</h3>";
+    const std::string title = list.false_positives
+                                  ? "False positives: predicted " + name + ", labelled otherwise"
+                                  : "False negatives: labelled " + name + ", predicted otherwise";
+    const auto& v = list.records;
+    s << "<h4>" << title << " (" << (v.empty() ? "none" : std::to_string(v.size()) + " most confident") << ")</h4>";
+    if (v.empty()) continue;
+    s << "<table><tr><th>image</th><th class=l>path</th><th class=l>label</th><th class=l>predicted</th>"
+         "<th>confidence</th></tr>";
+    for (size_t i : v) {
+      const EvalRecord& e = r.records[i];
+      const float conf = e.probabilities[static_cast<size_t>(list.false_positives ? c : e.predicted)];
+      s << "<tr>" << thumbnail_cell(r, i) << "<td class=l><code>" << xml_escape(e.path) << "</code></td><td class=l>"
+        << xml_escape(classes[static_cast<size_t>(e.label)]) << "</td><td class=l>"
+        << xml_escape(classes[static_cast<size_t>(e.predicted)]) << "</td><td>" << fmt(json(conf)) << "</td></tr>";
+    }
+    s << "</table>";
   }
   return s.str();
 }
 
 }  // namespace
+
+std::vector<MistakeList> worst_mistakes(const EvaluateResult& r, size_t limit) {
+  std::vector<MistakeList> lists;
+  for (int c = 0; c < static_cast<int>(r.classes.size()); ++c) {
+    MistakeList fp{c, true, {}}, fn{c, false, {}};
+    for (size_t i = 0; i < r.records.size(); ++i) {
+      const EvalRecord& e = r.records[i];
+      if (!e.error.empty()) continue;
+      if (e.predicted == c && e.label != c) fp.records.push_back(i);
+      if (e.label == c && e.predicted != c) fn.records.push_back(i);
+    }
+    for (MistakeList* list : {&fp, &fn}) {
+      auto conf = [&](size_t i) {
+        const EvalRecord& e = r.records[i];
+        return e.probabilities[static_cast<size_t>(list->false_positives ? c : e.predicted)];
+      };
+      std::stable_sort(list->records.begin(), list->records.end(),
+                       [&](size_t a, size_t b) { return conf(a) > conf(b); });
+      if (list->records.size() > limit) list->records.resize(limit);
+      lists.push_back(std::move(*list));
+    }
+  }
+  return lists;
+}
 
 std::string render_evaluation_html(const EvaluateResult& r) {
   const json& m = r.metrics;
@@ -165,7 +196,9 @@ std::string render_evaluation_html(const EvaluateResult& r) {
   s << "<h2>Threshold sweep</h2><p>An image whose top class is <i>c</i> goes to review when its probability is "
        "below <i>c</i>'s threshold; &ldquo;sent to review&rdquo; is the share of all images.</p>"
     << sweep_tables(m);
-  s << "<h2>Worst mistakes</h2><p>Paths only (thumbnails are not embedded yet).</p>" << mistakes(r);
+  s << "<h2>Worst mistakes</h2><p>Per list the " << kMistakesPerList
+    << " most confident, with a thumbnail (at most 64 px, embedded) where the image could be decoded again.</p>"
+    << mistakes(r);
   s << "</body></html>\n";
   return s.str();
 }

@@ -18,6 +18,7 @@
 #include "data/split.h"
 #include "infer/batch_decode.h"
 #include "infer/eval_report.h"
+#include "infer/manifest_split.h"
 #include "infer/predictor.h"
 #include "train/atomic_file.h"
 #include "train/metrics.h"
@@ -47,19 +48,18 @@ bool is_manifest(const std::string& csv_path) {
   return first == "path,sha256,label,group,split";
 }
 
-// The labelled images to evaluate: a manifest's split, a list CSV, a folder's `test` (or --split) split folder,
-// or every image of a flat class-folder tree.
-data::Dataset evaluation_data(const EvaluateOptions& o, const std::vector<std::string>& classes, std::ostream& err) {
+}  // namespace
+
+data::Dataset evaluation_data(const EvaluateOptions& o, const std::vector<std::string>& classes, std::ostream& err,
+                              const std::string& default_split) {
   VIGIL_CHECK(o.split.empty() || o.split == "test" || o.split == "val", "--split ", o.split,
               ": must be test or val");
   const auto class_map = data::parse_class_map(o.class_map, classes);
   VIGIL_CHECK(fs::exists(o.data), "--data ", o.data, ": no such file or directory");
   if (fs::is_regular_file(o.data)) {
     if (is_manifest(o.data)) {
-      const data::Split split = data::parse_split_name(o.split.empty() ? "test" : o.split);
-      data::Dataset d = data::manifest_dataset(data::read_manifest(o.data), split, classes);
-      d.source = o.data + " (" + data::split_name(split) + " split)";
-      return d;
+      const data::Split split = data::parse_split_name(o.split.empty() ? default_split : o.split);
+      return load_manifest_split(o.data, split, classes);  // image files and IDX runs' "FILE#n" entries
     }
     VIGIL_CHECK(o.split.empty(), "--split: ", o.data, " is a list file, not a run's manifest.csv");
     return data::read_list_file(o.data, data::ListOptions{classes, class_map, {}});
@@ -70,11 +70,13 @@ data::Dataset evaluation_data(const EvaluateOptions& o, const std::vector<std::s
     VIGIL_CHECK(o.split.empty(), "--split ", o.split, ": ", o.data, " has no train/val/test split folders");
     return std::move(scan.all);
   }
-  const std::string split = o.split.empty() ? "test" : o.split;
+  const std::string split = o.split.empty() ? default_split : o.split;
   auto it = scan.splits.find(split);
   VIGIL_CHECK(it != scan.splits.end(), "--data ", o.data, ": has split folders but no '", split, "' folder");
   return std::move(it->second);
 }
+
+namespace {
 
 json class_values(const std::vector<std::string>& classes, const std::vector<double>& v) {
   json j = json::object();
@@ -86,6 +88,30 @@ json threshold_json(const ThresholdPoint& p) {
   return json{{"threshold", std::round(p.threshold * 1e6) / 1e6}, {"precision", number(p.precision)},
               {"recall", number(p.recall)}, {"review_share", p.review_share}, {"accepted", p.accepted},
               {"review", p.review}};
+}
+
+// Thumbnails of the records the report lists among the worst mistakes, decoded again through the data set (so
+// IDX images work too) in colour; one that cannot be decoded again is left out.
+std::map<size_t, Thumbnail> mistake_thumbnails(const EvaluateResult& result, const data::Dataset& dataset,
+                                               int workers) {
+  std::vector<size_t> wanted;
+  for (const MistakeList& list : worst_mistakes(result, kMistakesPerList))
+    wanted.insert(wanted.end(), list.records.begin(), list.records.end());
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  std::vector<Thumbnail> made(wanted.size());
+  parallel_for_each(wanted.size(), workers, [&](size_t k) {
+    try {
+      const data::DecodeResult d = dataset.load(wanted[k], data::DecodeOptions{});
+      if (d.ok()) made[k] = make_thumbnail(d.image);
+    } catch (const std::exception&) {
+      // no thumbnail: the report shows the path alone
+    }
+  });
+  std::map<size_t, Thumbnail> out;
+  for (size_t k = 0; k < wanted.size(); ++k)
+    if (!made[k].data_uri.empty()) out.emplace(wanted[k], std::move(made[k]));
+  return out;
 }
 
 void write_output(const std::string& what, const std::string& path, const std::string& text) {
@@ -328,7 +354,10 @@ EvaluateResult run_evaluate(const EvaluateOptions& o, std::ostream& out, std::os
   out << evaluation_summary(result.metrics);
   if (!o.json.empty()) write_output("--json", o.json, result.metrics.dump(2) + "\n");
   if (!o.predictions.empty()) write_output("--predictions", o.predictions, prediction_lines(spec.classes, result.records));
-  if (!o.html.empty()) write_output("--html", o.html, render_evaluation_html(result));
+  if (!o.html.empty()) {
+    result.thumbnails = mistake_thumbnails(result, dataset, workers);
+    write_output("--html", o.html, render_evaluation_html(result));
+  }
   return result;
 }
 

@@ -3,13 +3,16 @@
 // summary, JSON, per-image JSONL and an HTML report.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
 #include "infer/eval_metrics.h"
+#include "infer/eval_thumbnails.h"
 
 namespace vigil::infer {
 
@@ -41,7 +44,14 @@ struct EvaluateResult {
   std::vector<std::string> classes;
   std::vector<EvalRecord> records;  // data set order, errors included
   nlohmann::ordered_json metrics;   // the --json document
+  std::map<size_t, Thumbnail> thumbnails;  // record index -> thumbnail, for the report's worst mistakes (--html)
 };
+
+// The labelled images named by options.data and options.split (split "test" or "val"): a manifest's split, a list
+// CSV, a folder's split folder, or every image of a flat class-folder tree; `default_split` when options.split is
+// empty and the data has splits. Folder notes go to `err`. Throws vigil::Error naming the option and the reason.
+data::Dataset evaluation_data(const EvaluateOptions& options, const std::vector<std::string>& classes,
+                              std::ostream& err, const std::string& default_split = "test");
 
 // Scores `records` (the scored ones) and returns the --json document: accuracy, accuracy_ci {bootstrap, wilson},
 // confusion_matrix, per_class, roc_auc, pr_auc, ece, reliability, thresholds, recommended_thresholds, counts.

@@ -1,6 +1,6 @@
 // Implementation of `vigil data export --data IDX_DIR --split train|test --count N --out DIR`: the first N images of
-// a Fashion-MNIST split as DIR/<class>/<index>.png (real image files to classify). The only translation unit that
-// compiles stb_image_write.
+// a Fashion-MNIST split as DIR/<class>/<index>.png (real image files to classify). stb_image_write is compiled
+// here file-local (STB_IMAGE_WRITE_STATIC), as in eval_thumbnails.cpp.
 #include "infer/export_cmd.h"
 
 #include <filesystem>

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "common/error.h"
 #include "nn/functional.h"
@@ -16,13 +17,17 @@ Predictor::Predictor(const std::string& model_path, Device device, const std::st
   model_.to(device);
 }
 
+Predictor::Predictor(Model model, Device device) : model_(std::move(model)) {
+  VIGIL_CHECK(!model_.spec().classes.empty(), model_.spec().source, ": the model names no classes");
+  model_.to(device);
+}
+
 size_t Predictor::input_size() const {
   const InputSpec& in = model_.spec().input;
   return static_cast<size_t>(in.channels) * static_cast<size_t>(in.height) * static_cast<size_t>(in.width);
 }
 
-std::vector<std::vector<float>> Predictor::probabilities(const std::vector<const float*>& inputs) {
-  if (inputs.empty()) return {};
+Var Predictor::forward_logits(Tape& tape, const std::vector<const float*>& inputs) {
   const InputSpec& in = model_.spec().input;
   const int64_t n = static_cast<int64_t>(inputs.size());
   const size_t per_image = input_size();
@@ -31,12 +36,39 @@ std::vector<std::vector<float>> Predictor::probabilities(const std::vector<const
     std::memcpy(host.f32() + static_cast<size_t>(i) * per_image, inputs[static_cast<size_t>(i)],
                 per_image * sizeof(float));
 
-  Tape tape(false);
   Var logits = model_.forward(tape, Var(host.to(model_.device())), RunContext{});
-  const float temperature = model_.temperature;
   const size_t classes = model_.spec().classes.size();
   VIGIL_CHECK(logits.shape() == (Shape{n, static_cast<int64_t>(classes)}), "model output ", shape_str(logits.shape()),
               " does not match ", classes, " classes");
+  return logits;
+}
+
+namespace {
+
+// Row-major (rows * classes) values split into one vector per row.
+std::vector<std::vector<float>> split_rows(const std::vector<float>& values, size_t rows, size_t classes) {
+  std::vector<std::vector<float>> out(rows);
+  for (size_t i = 0; i < rows; ++i)
+    out[i].assign(values.begin() + static_cast<std::ptrdiff_t>(i * classes),
+                  values.begin() + static_cast<std::ptrdiff_t>((i + 1) * classes));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> Predictor::logits(const std::vector<const float*>& inputs) {
+  if (inputs.empty()) return {};
+  Tape tape(false);
+  const Var logits = forward_logits(tape, inputs);
+  return split_rows(logits.value().to_vector(), inputs.size(), model_.spec().classes.size());
+}
+
+std::vector<std::vector<float>> Predictor::probabilities(const std::vector<const float*>& inputs) {
+  if (inputs.empty()) return {};
+  Tape tape(false);
+  Var logits = forward_logits(tape, inputs);
+  const float temperature = model_.temperature;
+  const size_t classes = model_.spec().classes.size();
   if (temperature != 1.f) logits = fn::scale(tape, logits, 1.f / temperature);
 
   std::vector<float> values;
@@ -46,11 +78,7 @@ std::vector<std::vector<float>> Predictor::probabilities(const std::vector<const
     values = logits.value().to_vector();
     for (float& v : values) v = 1.f / (1.f + std::exp(-v));
   }
-  std::vector<std::vector<float>> out(inputs.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i].assign(values.begin() + static_cast<std::ptrdiff_t>(i * classes),
-                  values.begin() + static_cast<std::ptrdiff_t>((i + 1) * classes));
-  return out;
+  return split_rows(values, inputs.size(), classes);
 }
 
 std::vector<float> resolve_thresholds(const ModelSpec& spec, const std::map<std::string, float>& from_model,

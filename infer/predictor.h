@@ -14,8 +14,11 @@ class Predictor {
   // Loads a vigil model file (`definition`: preset or JSON file, only for plain state_dicts without vigil
   // metadata) onto `device`. Throws vigil::Error naming the file and the reason.
   Predictor(const std::string& model_path, Device device, const std::string& definition = "");
+  // Wraps a model built in memory (e.g. a preset with random weights for `vigil bench`) and moves it to `device`.
+  Predictor(Model model, Device device);
 
   const Model& model() const { return model_; }
+  Model& mutable_model() { return model_; }
   // Floats per input image: channels * height * width of the model's input.
   size_t input_size() const;
 
@@ -24,7 +27,14 @@ class Predictor {
   // sigmoid (multi-label) head, T being the model file's calibration temperature.
   std::vector<std::vector<float>> probabilities(const std::vector<const float*>& inputs);
 
+  // The same forward pass, returning the raw logits (before the model file's temperature), one row per input:
+  // what calibration fits a temperature on.
+  std::vector<std::vector<float>> logits(const std::vector<const float*>& inputs);
+
  private:
+  // The batch's logits (N, classes) on the model's device, recorded on `tape` (no gradients).
+  Var forward_logits(Tape& tape, const std::vector<const float*>& inputs);
+
   Model model_;
 };
 

@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "common/error.h"
+#include "infer/bench_cmd.h"
+#include "infer/calibrate_cmd.h"
 #include "infer/classify_cmd.h"
 #include "infer/evaluate_cmd.h"
 #include "infer/export_cmd.h"
 #include "infer/info.h"
 #include "infer/model_cmd.h"
+#include "infer/serve_cmd.h"
 #include "infer/train_cmd.h"
 
 namespace {
@@ -26,6 +29,10 @@ struct Command {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> cmds = {
+      {"bench", "time inference: model only and end to end, p50/p99 latency, images/s (--torch: beside PyTorch)",
+       [](int argc, char** argv) { return vigil::cli::run_bench(argc, argv); }},
+      {"calibrate", "fit temperature scaling on held-out images; store T and per-class thresholds in the model",
+       [](int argc, char** argv) { return vigil::cli::run_calibrate(argc, argv); }},
       {"classify", "classify image files and folders (table, JSONL records, per-class thresholds, --resume)",
        [](int argc, char** argv) { return vigil::cli::run_classify(argc, argv); }},
       {"data", "data utilities: export Fashion-MNIST images as PNG class folders (vigil data export --help)",
@@ -36,6 +43,8 @@ const std::vector<Command>& commands() {
        [](int, char**) { return vigil::cli::run_info(std::cout); }},
       {"model", "show a model's layer table (parameters, multiply-adds), list or print presets",
        [](int argc, char** argv) { return vigil::cli::run_model(argc, argv); }},
+      {"serve", "HTTP server: /predict_image, /v1/classify, upload page, metrics; micro-batched (serve --help)",
+       [](int argc, char** argv) { return vigil::cli::run_serve(argc, argv); }},
       {"train", "train a model on labelled folders, a list file or Fashion-MNIST (see vigil train --help)",
        [](int argc, char** argv) { return vigil::cli::run_train(argc, argv); }},
       {"version", "print the version", [](int, char**) {

@@ -6,7 +6,8 @@
 #
 # On the device machine there are no Debian dev packages: first, here, `../shared/tools/pack-deps .deps
 # libgtest-dev nlohmann-json3-dev libstb-dev libopenblas-openmp-dev libopenblas0-openmp libwebp-dev libwebp7
-# libwebpdemux2 libgif-dev libgif7 zlib1g-dev` (runtime packages listed explicitly: pack-deps copies only what is
+# libwebpdemux2 libgif-dev libgif7 zlib1g-dev libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 libbrotli-dev
+# libbrotli1` (runtime packages listed explicitly: pack-deps copies only what is
 # named), copy the Fashion-MNIST .gz files into .deps/fashion-mnist if the run should train, and pass `.deps` in
 # carry. cuDNN there is the pip wheel nvidia-cudnn-cu13 (found via python3).
 set -uo pipefail
