@@ -2,6 +2,7 @@
 // model-only and end-to-end measurements, the hardware, the PyTorch comparison (bench/torch/infer.py) and the
 // table / JSON outputs.
 #include "infer/bench_cmd.h"
+#include "infer/cli_args.h"
 
 #include <stdio.h>
 #include <sys/wait.h>
@@ -409,19 +410,6 @@ void bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
   }
 }
 
-template <typename T>
-T parse_number(const std::string& name, const std::string& v) {
-  try {
-    size_t used = 0;
-    T x{};
-    if constexpr (std::is_same_v<T, double>) x = std::stod(v, &used);
-    else x = std::stoi(v, &used);
-    if (used == v.size() && !v.empty() && v[0] != '-' && std::isfinite(static_cast<double>(x))) return x;
-  } catch (const std::exception&) {
-  }
-  VIGIL_FAIL("--", name, " ", v, ": not a valid number");
-}
-
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -430,39 +418,32 @@ int run_bench(int argc, char** argv) {
     return 2;
   }
   BenchOptions o;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kHelp;
-      return 0;
-    }
-    VIGIL_CHECK(arg.size() > 2 && arg.compare(0, 2, "--") == 0, "unexpected argument '", arg,
-                "' (see vigil bench --help)");
-    std::string name = arg.substr(2), value;
+  if (help_requested(argc, argv)) {
+    std::cout << kHelp;
+    return 0;
+  }
+  ArgReader args(argc, argv,
+                 {"model", "device", "batch", "images", "json", "seconds", "threads", "workers"},
+                 {"torch"});
+  for (CliArg arg; args.next(arg);) {
+    const std::string& name = arg.name;
+    const std::string& value = arg.value;
     if (name == "torch") {
       o.torch = true;
       continue;
-    }
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else {
-      VIGIL_CHECK(i + 1 < argc, "--", name, " needs a value");
-      value = argv[++i];
     }
     if (name == "model") o.model = value;
     else if (name == "device") o.device = value;
     else if (name == "batch") o.batch = value;
     else if (name == "images") o.images = value;
     else if (name == "json") o.json = value;
-    else if (name == "seconds") o.seconds = parse_number<double>(name, value);
-    else if (name == "threads") o.threads = parse_number<int>(name, value);
-    else if (name == "workers") o.workers = parse_number<int>(name, value);
+    else if (name == "seconds") o.seconds = parse_double(name, value);
+    else if (name == "threads") o.threads = parse_int(name, value);
+    else if (name == "workers") o.workers = parse_int(name, value);
     else VIGIL_FAIL("unknown option --", name, " (see vigil bench --help)");
   }
-  VIGIL_CHECK(o.workers <= 256, "--workers ", o.workers, ": must be in [0, 256]");
-  VIGIL_CHECK(o.threads <= 1024, "--threads ", o.threads, ": must be in [0, 1024]");
+  VIGIL_CHECK(o.workers >= 0 && o.workers <= 256, "--workers ", o.workers, ": must be in [0, 256]");
+  VIGIL_CHECK(o.threads >= 0 && o.threads <= 1024, "--threads ", o.threads, ": must be in [0, 1024]");
   bench(o, std::cout, std::cerr);
   return 0;
 }

@@ -1,6 +1,7 @@
 // Implementation of `vigil calibrate`: option parsing and help, the raw logits of the held-out images (decoded in
 // parallel, one forward per batch), the temperature fit, thresholds, the rewritten model file and the JSON report.
 #include "infer/calibrate_cmd.h"
+#include "infer/cli_args.h"
 
 #include <algorithm>
 #include <cmath>
@@ -66,19 +67,6 @@ struct CalibrateOptions {
   std::string out, json;
   double target_precision = 0.95;
 };
-
-template <typename T>
-T parse_number(const std::string& name, const std::string& v) {
-  try {
-    size_t used = 0;
-    T x{};
-    if constexpr (std::is_same_v<T, double>) x = std::stod(v, &used);
-    else x = std::stoi(v, &used);
-    if (used == v.size() && !v.empty() && v[0] != '-') return x;
-  } catch (const std::exception&) {
-  }
-  VIGIL_FAIL("--", name, " ", v, ": not a valid number");
-}
 
 // The raw logits of every readable image of the data set, with the counts of the ones that could not be used.
 struct HeldOut {
@@ -314,23 +302,17 @@ int run_calibrate(int argc, char** argv) {
   }
   CalibrateOptions o;
   infer::EvaluateOptions& d = o.data;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kHelp;
-      return 0;
-    }
-    VIGIL_CHECK(arg.size() > 2 && arg.compare(0, 2, "--") == 0, "unexpected argument '", arg,
-                "' (see vigil calibrate --help)");
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else {
-      VIGIL_CHECK(i + 1 < argc, "--", name, " needs a value");
-      value = argv[++i];
-    }
+  if (help_requested(argc, argv)) {
+    std::cout << kHelp;
+    return 0;
+  }
+  ArgReader args(argc, argv,
+                 {"model", "model-def", "data", "split", "class-map", "out", "json", "device",
+                  "target-precision", "batch", "threads", "workers"},
+                 {});
+  for (CliArg arg; args.next(arg);) {
+    const std::string& name = arg.name;
+    const std::string& value = arg.value;
     if (name == "model") d.model = value;
     else if (name == "model-def") d.model_def = value;
     else if (name == "data") d.data = value;
@@ -339,14 +321,15 @@ int run_calibrate(int argc, char** argv) {
     else if (name == "out") o.out = value;
     else if (name == "json") o.json = value;
     else if (name == "device") d.device = value;
-    else if (name == "target-precision") o.target_precision = parse_number<double>(name, value);
-    else if (name == "batch") d.batch = parse_number<int>(name, value);
-    else if (name == "threads") d.threads = parse_number<int>(name, value);
-    else if (name == "workers") d.workers = parse_number<int>(name, value);
+    else if (name == "target-precision") o.target_precision = parse_double(name, value);
+    else if (name == "batch") d.batch = parse_int(name, value);
+    else if (name == "threads") d.threads = parse_int(name, value);
+    else if (name == "workers") d.workers = parse_int(name, value);
     else VIGIL_FAIL("unknown option --", name, " (see vigil calibrate --help)");
   }
   VIGIL_CHECK(d.batch >= 1 && d.batch <= 65536, "--batch ", d.batch, ": must be in [1, 65536]");
-  VIGIL_CHECK(d.workers <= 256, "--workers ", d.workers, ": must be in [0, 256]");
+  VIGIL_CHECK(d.workers >= 0 && d.workers <= 256, "--workers ", d.workers, ": must be in [0, 256]");
+  VIGIL_CHECK(d.threads >= 0, "--threads ", d.threads, ": must be >= 0");
   calibrate(o, std::cout, std::cerr);
   return 0;
 }

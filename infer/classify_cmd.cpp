@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "infer/classify.h"
+#include "infer/cli_args.h"
 
 namespace vigil::cli {
 
@@ -67,16 +68,6 @@ const char* kHelp =
     "of its frame listing (file names, sizes and modification times), so a changed clip is scored again.\n"
     "table: animations and clips end with \"[clip: 12 of 40 frames scored, 2 bad, early exit]\".\n";
 
-int to_int(const std::string& name, const std::string& v) {
-  try {
-    size_t used = 0;
-    const int x = std::stoi(v, &used);
-    if (used == v.size()) return x;
-  } catch (const std::exception&) {
-  }
-  VIGIL_FAIL("--", name, " ", v, ": not an integer");
-}
-
 }  // namespace
 
 int run_classify(int argc, char** argv) {
@@ -85,59 +76,36 @@ int run_classify(int argc, char** argv) {
     return 2;
   }
   infer::ClassifyOptions o;
-  bool options_done = false;
+  if (help_requested(argc, argv)) {
+    std::cout << kHelp;
+    return 0;
+  }
   bool early_exit_asked = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (options_done || arg.size() < 2 || arg.compare(0, 2, "--") != 0) {
-      o.paths.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    if (arg == "--help") {
-      std::cout << kHelp;
-      return 0;
-    }
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    const bool inline_value = eq != std::string::npos;
-    if (inline_value) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "resume" || name == "quiet" || name == "early-exit" || name == "no-early-exit") {
-      VIGIL_CHECK(!inline_value, "--", name, " takes no value");
-      if (name == "resume") o.resume = true;
-      else if (name == "quiet") o.quiet = true;
-      else o.early_exit = name == "early-exit";
-      if (name == "early-exit") early_exit_asked = true;
-      continue;
-    }
-    const bool known = name == "model" || name == "model-def" || name == "jsonl" || name == "batch" ||
-                       name == "device" || name == "threads" || name == "workers" || name == "threshold" ||
-                       name == "clips" || name == "aggregate" || name == "benign" || name == "frame-step" ||
-                       name == "max-frames";
-    VIGIL_CHECK(known, "unknown option --", name, " (see vigil classify --help)");
-    if (!inline_value) {
-      VIGIL_CHECK(i + 1 < argc, "--", name, " needs a value");
-      value = argv[++i];
-    }
-    if (name == "model") o.model = value;
+  ArgReader args(argc, argv,
+                 {"model", "model-def", "jsonl", "batch", "device", "threads", "workers", "threshold", "clips",
+                  "aggregate", "benign", "frame-step", "max-frames"},
+                 {"resume", "quiet", "early-exit", "no-early-exit"}, /*bare=*/true);
+  for (CliArg a; args.next(a);) {
+    const std::string& name = a.name;
+    const std::string& value = a.value;
+    if (name.empty()) o.paths.push_back(value);
+    else if (name == "resume") o.resume = true;
+    else if (name == "quiet") o.quiet = true;
+    else if (name == "early-exit") o.early_exit = early_exit_asked = true;
+    else if (name == "no-early-exit") o.early_exit = false;
+    else if (name == "model") o.model = value;
     else if (name == "model-def") o.model_def = value;
     else if (name == "jsonl") o.jsonl = value;
     else if (name == "device") o.device = value;
     else if (name == "threshold") o.thresholds += (o.thresholds.empty() ? "" : ",") + value;
-    else if (name == "batch") o.batch = to_int(name, value);
-    else if (name == "threads") o.threads = to_int(name, value);
-    else if (name == "workers") o.workers = to_int(name, value);
+    else if (name == "batch") o.batch = parse_int(name, value);
+    else if (name == "threads") o.threads = parse_int(name, value);
+    else if (name == "workers") o.workers = parse_int(name, value);
     else if (name == "clips") o.clips.push_back(value);
     else if (name == "aggregate") o.aggregate = value;
     else if (name == "benign") o.benign = value;
-    else if (name == "frame-step") o.frame_step = to_int(name, value);
-    else if (name == "max-frames") o.max_frames = to_int(name, value);
+    else if (name == "frame-step") o.frame_step = parse_int(name, value);
+    else if (name == "max-frames") o.max_frames = parse_int(name, value);
   }
   VIGIL_CHECK(!(early_exit_asked && o.aggregate == "mean"),
               "--early-exit: a mean can change with every frame, so it never stops early (use max or topk:K)");

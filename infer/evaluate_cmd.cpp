@@ -1,5 +1,6 @@
 // Implementation of `vigil evaluate`: option parsing and help; the work is in infer/evaluate.cpp.
 #include "infer/evaluate_cmd.h"
+#include "infer/cli_args.h"
 
 #include <iostream>
 #include <string>
@@ -43,20 +44,6 @@ const char* kHelp =
     "  --threads N          CPU threads for the model (default: all cores)\n"
     "  --workers N          decoding threads (default: min(4, cores))\n";
 
-template <typename T>
-T parse_number(const std::string& name, const std::string& v) {
-  try {
-    size_t used = 0;
-    T x{};
-    if constexpr (std::is_same_v<T, double>) x = std::stod(v, &used);
-    else if constexpr (std::is_same_v<T, uint64_t>) x = std::stoull(v, &used);
-    else x = std::stoi(v, &used);
-    if (used == v.size() && !v.empty() && v[0] != '-') return x;
-  } catch (const std::exception&) {
-  }
-  VIGIL_FAIL("--", name, " ", v, ": not a valid number");
-}
-
 }  // namespace
 
 int run_evaluate(int argc, char** argv) {
@@ -65,23 +52,17 @@ int run_evaluate(int argc, char** argv) {
     return 2;
   }
   infer::EvaluateOptions o;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kHelp;
-      return 0;
-    }
-    VIGIL_CHECK(arg.size() > 2 && arg.compare(0, 2, "--") == 0, "unexpected argument '", arg,
-                "' (the data goes after --data; see vigil evaluate --help)");
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else {
-      VIGIL_CHECK(i + 1 < argc, "--", name, " needs a value");
-      value = argv[++i];
-    }
+  if (help_requested(argc, argv)) {
+    std::cout << kHelp;
+    return 0;
+  }
+  ArgReader args(argc, argv,
+                 {"model", "model-def", "data", "split", "class-map", "json", "predictions", "html", "device",
+                  "target-precision", "bootstrap", "seed", "batch", "threads", "workers"},
+                 {});
+  for (CliArg arg; args.next(arg);) {
+    const std::string& name = arg.name;
+    const std::string& value = arg.value;
     if (name == "model") o.model = value;
     else if (name == "model-def") o.model_def = value;
     else if (name == "data") o.data = value;
@@ -91,16 +72,17 @@ int run_evaluate(int argc, char** argv) {
     else if (name == "predictions") o.predictions = value;
     else if (name == "html") o.html = value;
     else if (name == "device") o.device = value;
-    else if (name == "target-precision") o.target_precision = parse_number<double>(name, value);
-    else if (name == "bootstrap") o.bootstrap = parse_number<int>(name, value);
-    else if (name == "seed") o.seed = parse_number<uint64_t>(name, value);
-    else if (name == "batch") o.batch = parse_number<int>(name, value);
-    else if (name == "threads") o.threads = parse_number<int>(name, value);
-    else if (name == "workers") o.workers = parse_number<int>(name, value);
+    else if (name == "target-precision") o.target_precision = parse_double(name, value);
+    else if (name == "bootstrap") o.bootstrap = parse_int(name, value);
+    else if (name == "seed") o.seed = parse_u64(name, value);
+    else if (name == "batch") o.batch = parse_int(name, value);
+    else if (name == "threads") o.threads = parse_int(name, value);
+    else if (name == "workers") o.workers = parse_int(name, value);
     else VIGIL_FAIL("unknown option --", name, " (see vigil evaluate --help)");
   }
   VIGIL_CHECK(o.batch >= 1 && o.batch <= 65536, "--batch ", o.batch, ": must be in [1, 65536]");
-  VIGIL_CHECK(o.workers <= 256, "--workers ", o.workers, ": must be in [0, 256]");
+  VIGIL_CHECK(o.workers >= 0 && o.workers <= 256, "--workers ", o.workers, ": must be in [0, 256]");
+  VIGIL_CHECK(o.threads >= 0, "--threads ", o.threads, ": must be >= 0");
   VIGIL_CHECK(o.bootstrap >= 1 && o.bootstrap <= 1000000, "--bootstrap ", o.bootstrap, ": must be in [1, 1000000]");
   infer::run_evaluate(o, std::cout, std::cerr);
   return 0;

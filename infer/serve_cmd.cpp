@@ -1,6 +1,7 @@
 // Implementation of `vigil serve`: option parsing, help, SIGINT/SIGTERM handling (graceful stop, exit 0); the
 // server itself is in infer/serve.cpp.
 #include "infer/serve_cmd.h"
+#include "infer/cli_args.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -61,26 +62,6 @@ const char* kHelp =
     "The request log has one JSON line per request: time, request_id, remote, method, path, status,\n"
     "latency_ms, bytes (received), bytes_out, class (answers) or error.\n";
 
-int to_int(const std::string& name, const std::string& v) {
-  try {
-    size_t used = 0;
-    const int x = std::stoi(v, &used);
-    if (used == v.size()) return x;
-  } catch (const std::exception&) {
-  }
-  VIGIL_FAIL("--", name, " ", v, ": not an integer");
-}
-
-double to_double(const std::string& name, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double x = std::stod(v, &used);
-    if (used == v.size() && std::isfinite(x)) return x;
-  } catch (const std::exception&) {
-  }
-  VIGIL_FAIL("--", name, " ", v, ": not a number");
-}
-
 }  // namespace
 
 int run_serve(int argc, char** argv) {
@@ -89,29 +70,17 @@ int run_serve(int argc, char** argv) {
     return 2;
   }
   infer::ServeOptions o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kHelp;
-      return 0;
-    }
-    VIGIL_CHECK(arg.size() > 2 && arg.compare(0, 2, "--") == 0, "unexpected argument '", arg,
-                "' (see vigil serve --help)");
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    const bool known = name == "model" || name == "model-def" || name == "host" || name == "port" ||
-                       name == "device" || name == "threads" || name == "threads-http" || name == "max-batch" ||
-                       name == "max-wait-ms" || name == "queue" || name == "timeout-ms" || name == "max-upload-mb" ||
-                       name == "api-key-file" || name == "log" || name == "threshold";
-    VIGIL_CHECK(known, "unknown option --", name, " (see vigil serve --help)");
-    if (eq == std::string::npos) {
-      VIGIL_CHECK(i + 1 < argc, "--", name, " needs a value");
-      value = argv[++i];
-    }
+  if (help_requested(argc, argv)) {
+    std::cout << kHelp;
+    return 0;
+  }
+  ArgReader args(argc, argv,
+                 {"model", "model-def", "host", "port", "device", "threads", "threads-http", "max-batch",
+                  "max-wait-ms", "queue", "timeout-ms", "max-upload-mb", "api-key-file", "log", "threshold"},
+                 {});
+  for (CliArg arg; args.next(arg);) {
+    const std::string& name = arg.name;
+    const std::string& value = arg.value;
     if (name == "model") o.model = value;
     else if (name == "model-def") o.model_def = value;
     else if (name == "host") o.host = value;
@@ -119,15 +88,15 @@ int run_serve(int argc, char** argv) {
     else if (name == "api-key-file") o.api_key_file = value;
     else if (name == "log") o.log_file = value;
     else if (name == "threshold") o.thresholds += (o.thresholds.empty() ? "" : ",") + value;
-    else if (name == "port") o.port = to_int(name, value);
-    else if (name == "threads") o.threads = to_int(name, value);
-    else if (name == "threads-http") o.http_threads = to_int(name, value);
-    else if (name == "max-batch") o.max_batch = to_int(name, value);
-    else if (name == "max-wait-ms") o.max_wait_ms = to_int(name, value);
-    else if (name == "queue") o.queue = to_int(name, value);
-    else if (name == "timeout-ms") o.timeout_ms = to_int(name, value);
+    else if (name == "port") o.port = parse_int(name, value);
+    else if (name == "threads") o.threads = parse_int(name, value);
+    else if (name == "threads-http") o.http_threads = parse_int(name, value);
+    else if (name == "max-batch") o.max_batch = parse_int(name, value);
+    else if (name == "max-wait-ms") o.max_wait_ms = parse_int(name, value);
+    else if (name == "queue") o.queue = parse_int(name, value);
+    else if (name == "timeout-ms") o.timeout_ms = parse_int(name, value);
     else if (name == "max-upload-mb") {
-      const double mb = to_double(name, value);
+      const double mb = parse_double(name, value);
       VIGIL_CHECK(mb > 0 && mb <= 4096, "--max-upload-mb ", value, ": must be in (0, 4096]");
       o.max_upload_bytes = static_cast<uint64_t>(std::llround(mb * 1024 * 1024));
     }

@@ -1,7 +1,8 @@
 // `vigil serve` over real HTTP on a loopback port with a tiny model: every endpoint and status code (200, 400,
 // 401, 404, 405, 413, 415, 503, 504), the seed's response keys, /v1/classify order and per-file errors, metrics,
-// micro-batching, equality with classify, graceful stop, a 10,000-request leak check and the real binary stopping
-// on SIGTERM; plus the batcher and the metrics registry on their own.
+// micro-batching (batched answers equal single ones), equality with classify, graceful stop, a 10,000-request leak
+// check and the real binary stopping on SIGTERM; plus the batcher and the metrics registry on their own. The upload
+// page in a browser: serve_page_test.cpp.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -14,8 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -48,14 +51,33 @@ using infer::Batcher;
 using infer::BatcherOptions;
 using infer::ServeOptions;
 
-std::string png_bytes(int w, int h, int seed) {
-  std::vector<uint8_t> px(static_cast<size_t>(w * h * 3));
-  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>((i * 37 + static_cast<size_t>(seed) * 61) % 256);
+// The PNG file of a w x h RGB image.
+std::string png_of(int w, int h, const std::vector<uint8_t>& rgb) {
   std::string out;
   stbi_write_png_to_func(
       [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size); },
-      &out, w, h, 3, px.data(), w * 3);
+      &out, w, h, 3, rgb.data(), w * 3);
   return out;
+}
+
+std::string png_bytes(int w, int h, int seed) {
+  std::vector<uint8_t> px(static_cast<size_t>(w * h * 3));
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>((i * 37 + static_cast<size_t>(seed) * 61) % 256);
+  return png_of(w, h, px);
+}
+
+// A PNG whose size, mean colour and pattern all depend on `seed`, so the tiny model gives every seed its own answer.
+std::string distinct_png(int seed) {
+  const int w = 14 + 3 * seed, h = 12 + 2 * (seed % 4);
+  std::vector<uint8_t> px(static_cast<size_t>(w * h * 3));
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = &px[static_cast<size_t>((y * w + x) * 3)];
+      p[0] = static_cast<uint8_t>((seed * 29 + x * (4 + seed)) % 256);
+      p[1] = static_cast<uint8_t>((230 - seed * 27 + y * 9) % 256);
+      p[2] = static_cast<uint8_t>(((seed % 3) * 100 + (x ^ y) * (seed + 1) * 5) % 256);
+    }
+  return png_of(w, h, px);
 }
 
 // Polls `done` every few milliseconds for up to `seconds`.
@@ -507,6 +529,68 @@ TEST_F(Serve, ConcurrentRequestsShareBatches) {
   EXPECT_NE(m->body.find("vigil_batch_size_bucket{le=\"4\"} 0\n"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("vigil_batch_size_bucket{le=\"8\"} 1\n"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("vigil_batch_size_sum 6\n"), std::string::npos) << m->body;
+}
+
+// Different images sent together run as one batch, and each answer equals the answer for the same image sent
+// alone (a batch of one): a batching bug that mixed up rows or leaked between them would change the numbers.
+TEST_F(Serve, ConcurrentAnswersEqualSingleAnswers) {
+  ServeOptions o = options();
+  o.max_batch = 8;
+  o.http_threads = 10;
+  start(o);
+  constexpr size_t kImages = 8;
+  std::vector<std::string> images;
+  for (size_t i = 0; i < kImages; ++i) images.push_back(distinct_png(static_cast<int>(i)));
+
+  std::vector<nlohmann::json> alone(kImages);
+  for (size_t i = 0; i < kImages; ++i) {
+    auto r = post_file("/predict_image", images[i], "alone" + std::to_string(i) + ".png");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200) << r->body;
+    alone[i] = body_json(r);
+  }
+  ASSERT_EQ(server_->metrics().batches_over_one(), 0u) << "requests sent one after another ran alone";
+  // The check has teeth only if every image has its own answer.
+  for (size_t i = 0; i < kImages; ++i)
+    for (size_t j = i + 1; j < kImages; ++j) {
+      double gap = 0;
+      for (const auto& [name, p] : alone[i]["probabilities"].items())
+        gap = std::max(gap, std::abs(p.get<double>() - alone[j]["probabilities"][name].get<double>()));
+      ASSERT_GT(gap, 1e-3) << "images " << i << " and " << j << " get nearly the same answer: " << alone[i].dump()
+                           << " / " << alone[j].dump();
+    }
+
+  server_->batcher().pause();
+  std::vector<nlohmann::json> together(kImages);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < kImages; ++i)
+    clients.emplace_back([&, i] {
+      auto r = post_file("/predict_image", images[i], "together" + std::to_string(i) + ".png");
+      if (r && r->status == 200) together[i] = nlohmann::json::parse(r->body, nullptr, false);
+    });
+  const bool queued = eventually([&] { return server_->batcher().depth() == kImages; });
+  server_->batcher().resume();
+  for (auto& t : clients) t.join();
+  ASSERT_TRUE(queued) << "the " << kImages << " requests never waited together";
+  EXPECT_EQ(server_->metrics().batches_over_one(), 1u);
+  auto m = client().Get("/metrics");
+  ASSERT_TRUE(m);
+  for (const std::string& line : {"vigil_batch_size_bucket{le=\"1\"} " + std::to_string(kImages) + "\n",
+                                  "vigil_batch_size_count " + std::to_string(kImages + 1) + "\n",
+                                  "vigil_batch_size_sum " + std::to_string(2 * kImages) + "\n"})
+    EXPECT_NE(m->body.find(line), std::string::npos) << "missing: " << line << "in:\n" << m->body;
+
+  for (size_t i = 0; i < kImages; ++i) {
+    const auto& single = alone[i];
+    const auto& batched = together[i];
+    SCOPED_TRACE("image " + std::to_string(i) + ": alone " + single.dump() + ", batched " + batched.dump());
+    ASSERT_TRUE(batched.is_object() && batched.contains("probabilities")) << "no answer in the batch";
+    EXPECT_EQ(batched["class_name"], single["class_name"]);
+    EXPECT_EQ(batched["decision"], single["decision"]);
+    ASSERT_EQ(batched["probabilities"].size(), 3u);
+    for (const auto& [name, p] : single["probabilities"].items())
+      EXPECT_NEAR(batched["probabilities"][name].get<double>(), p.get<double>(), 1e-4) << name;
+  }
 }
 
 TEST_F(Serve, MetricsVersionHealthAndPage) {
