@@ -14,11 +14,21 @@ int num_threads();
 void set_num_threads(int n);  // n <= 0: use the hardware/OMP default
 bool built_with_openmp();
 
-// Calls fn(i) for i in [0, n), spread over threads when n*cost is large enough to pay for it.
+// True inside an OpenMP parallel region: nested parallel_for calls run serially on the calling thread there.
+inline bool in_parallel() {
+#if defined(_OPENMP)
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+// Calls fn(i) for i in [0, n), spread over threads when n*cost is large enough to pay for it. Inside a parallel
+// region it runs serially (without opening an inactive nested region).
 template <typename Fn>
 void parallel_for(int64_t n, Fn&& fn, int64_t min_per_thread = 1) {
 #if defined(_OPENMP)
-  if (n >= 2 * min_per_thread && num_threads() > 1) {
+  if (n >= 2 * min_per_thread && num_threads() > 1 && !in_parallel()) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) fn(i);
     return;

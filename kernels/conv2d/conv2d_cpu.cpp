@@ -1,7 +1,8 @@
 // Fast CPU convolution: im2col over tiles of output rows (so the column matrix stays in cache; skipped for
-// 1x1/stride-1/no-pad) + OpenBLAS SGEMM per image, tile and group; col2im for the input gradient. im2col/col2im
-// are OpenMP-parallel, the GEMM threads itself (never called from inside a parallel region). Depthwise-like shapes
-// take the direct loops of the reference.
+// 1x1/stride-1/no-pad) + SGEMM per image, tile and group; col2im for the input gradient. A batch with at least one
+// image per thread is split into one contiguous chunk of images per thread (own scratch, serial GEMMs, per-chunk
+// weight-gradient partials summed in a fixed order); smaller batches go image by image with OpenMP-parallel
+// im2col/col2im and self-threaded GEMMs. Depthwise-like shapes take the direct loops of the reference.
 #include "conv2d/conv2d_cpu.h"
 
 #include <algorithm>
@@ -84,22 +85,24 @@ void col2im(const Conv2dShape& s, const float* col, int oh0, int oh1, float* x) 
   }, std::max<int64_t>(1, 4096 / (tp * KK)));
 }
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
-                    Conv2dAlgo algo) {
-  if (algo == Conv2dAlgo::Direct) return ref::conv2d_forward<float>(s, x, w, bias, y);
+namespace {
+
+// Per-image work. Each function handles images [n0, n1) with one scratch tile `col` (nullptr for pointwise
+// forward/weight-gradient); called either once for the whole batch from outside any parallel region (im2col,
+// col2im and the GEMM then thread themselves) or once per image chunk from inside one (everything runs serially
+// on the calling thread: nested parallel_for is serial and OpenBLAS's OpenMP build is single-threaded there).
+
+void forward_images(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y, int64_t n0,
+                    int64_t n1, int rows, float* col) {
   const int cin_g = s.c_in_per_group(), cout_g = s.c_out_per_group(), ow_n = s.out_w();
   const int64_t P = int64_t(s.out_h()) * ow_n, HW = int64_t(s.h) * s.w, K = int64_t(cin_g) * s.kh * s.kw;
-  // 1x1 convs read x as the column matrix: one tile of all rows.
-  const bool pointwise = s.is_pointwise();
-  const int rows = pointwise ? s.out_h() : tile_rows(s);
-  std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
-  for (int64_t n = 0; n < s.n; ++n) {
+  for (int64_t n = n0; n < n1; ++n) {
     const float* xn = x + n * s.c_in * HW;
     for (int oh0 = 0; oh0 < s.out_h(); oh0 += rows) {
       const int oh1 = std::min(s.out_h(), oh0 + rows);
       const int64_t tp = int64_t(oh1 - oh0) * ow_n;
-      if (!pointwise) im2col(s, xn, oh0, oh1, col.get());
-      const float* cn = pointwise ? xn : col.get();  // (Cin*KH*KW, tp); group g owns rows [g*K, (g+1)*K)
+      if (col) im2col(s, xn, oh0, oh1, col);
+      const float* cn = col ? col : xn;  // (Cin*KH*KW, tp); group g owns rows [g*K, (g+1)*K)
       // y_g[:, tile] (Cout_g, tp; row stride P) = W_g (Cout_g, K) * col_g (K, tp)
       for (int g = 0; g < s.groups; ++g)
         vigil::cpu::sgemm(false, false, cout_g, tp, K, 1.f, w + g * cout_g * K, K, cn + g * K * tp, tp, 0.f,
@@ -114,22 +117,19 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, Conv2dAlgo algo) {
-  if (algo == Conv2dAlgo::Direct) return ref::conv2d_backward_data<float>(s, dy, w, dx);
+void backward_data_images(const Conv2dShape& s, const float* dy, const float* w, float* dx, int64_t n0, int64_t n1,
+                          int rows, float* col) {
   const int cin_g = s.c_in_per_group(), cout_g = s.c_out_per_group(), ow_n = s.out_w();
   const int64_t P = int64_t(s.out_h()) * ow_n, HW = int64_t(s.h) * s.w, K = int64_t(cin_g) * s.kh * s.kw;
-  if (s.is_pointwise()) {
-    // dx_g (Cin_g, HW) += W_g^T (Cin_g, Cout_g) * dy_g (Cout_g, HW): beta = 1 accumulates.
-    for (int64_t n = 0; n < s.n; ++n)
+  for (int64_t n = n0; n < n1; ++n) {
+    if (s.is_pointwise()) {
+      // dx_g (Cin_g, HW) += W_g^T (Cin_g, Cout_g) * dy_g (Cout_g, HW): beta = 1 accumulates.
       for (int g = 0; g < s.groups; ++g)
         vigil::cpu::sgemm(true, false, K, P, cout_g, 1.f, w + g * cout_g * K, K,
                           dy + (n * s.c_out + int64_t(g) * cout_g) * P, P, 1.f,
                           dx + (n * s.c_in + int64_t(g) * cin_g) * HW, P);
-    return;
-  }
-  const int rows = tile_rows(s);
-  std::unique_ptr<float[]> col = tile_buffer(s, rows);
-  for (int64_t n = 0; n < s.n; ++n) {
+      continue;
+    }
     for (int oh0 = 0; oh0 < s.out_h(); oh0 += rows) {
       const int oh1 = std::min(s.out_h(), oh0 + rows);
       const int64_t tp = int64_t(oh1 - oh0) * ow_n;
@@ -137,26 +137,24 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
       for (int g = 0; g < s.groups; ++g)
         vigil::cpu::sgemm(true, false, K, tp, cout_g, 1.f, w + g * cout_g * K, K,
                           dy + (n * s.c_out + int64_t(g) * cout_g) * P + int64_t(oh0) * ow_n, P, 0.f,
-                          col.get() + g * K * tp, tp);
-      col2im(s, col.get(), oh0, oh1, dx + n * s.c_in * HW);
+                          col + g * K * tp, tp);
+      col2im(s, col, oh0, oh1, dx + n * s.c_in * HW);
     }
   }
 }
 
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, Conv2dAlgo algo) {
-  if (algo == Conv2dAlgo::Direct) return ref::conv2d_backward_weight<float>(s, x, dy, dw);
+// dw += the weight gradient of images [n0, n1), summed image by image in order.
+void backward_weight_images(const Conv2dShape& s, const float* x, const float* dy, float* dw, int64_t n0,
+                            int64_t n1, int rows, float* col) {
   const int cin_g = s.c_in_per_group(), cout_g = s.c_out_per_group(), ow_n = s.out_w();
   const int64_t P = int64_t(s.out_h()) * ow_n, HW = int64_t(s.h) * s.w, K = int64_t(cin_g) * s.kh * s.kw;
-  const bool pointwise = s.is_pointwise();
-  const int rows = pointwise ? s.out_h() : tile_rows(s);
-  std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
-  for (int64_t n = 0; n < s.n; ++n) {
+  for (int64_t n = n0; n < n1; ++n) {
     const float* xn = x + n * s.c_in * HW;
     for (int oh0 = 0; oh0 < s.out_h(); oh0 += rows) {
       const int oh1 = std::min(s.out_h(), oh0 + rows);
       const int64_t tp = int64_t(oh1 - oh0) * ow_n;
-      if (!pointwise) im2col(s, xn, oh0, oh1, col.get());
-      const float* cn = pointwise ? xn : col.get();
+      if (col) im2col(s, xn, oh0, oh1, col);
+      const float* cn = col ? col : xn;
       // dw_g (Cout_g, K) += dy_g[:, tile] (Cout_g, tp; row stride P) * col_g^T (tp, K)
       for (int g = 0; g < s.groups; ++g)
         vigil::cpu::sgemm(false, true, cout_g, K, tp, 1.f,
@@ -165,5 +163,83 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     }
   }
 }
+
+// How many image chunks to run side by side (one per thread, serial GEMMs inside), or 1 for the per-image path
+// with threaded GEMMs. Many small per-image GEMMs scale poorly over threads, whole images per thread scale
+// almost linearly, so a batch with at least one image per thread is split over images.
+int image_chunks(const Conv2dShape& s) {
+  const int threads = vigil::cpu::num_threads();
+  if (threads <= 1 || vigil::cpu::in_parallel() || s.n < threads) return 1;
+  return threads;
+}
+
+// First image of chunk c out of `chunks` (static, contiguous, sizes differ by at most one).
+int64_t chunk_begin(int64_t n, int chunks, int64_t c) { return n * c / chunks; }
+
+}  // namespace
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
+                    Conv2dAlgo algo) {
+  if (algo == Conv2dAlgo::Direct) return ref::conv2d_forward<float>(s, x, w, bias, y);
+  // 1x1 convs read x as the column matrix: one tile of all rows.
+  const bool pointwise = s.is_pointwise();
+  const int rows = pointwise ? s.out_h() : tile_rows(s);
+  const int chunks = image_chunks(s);
+  if (chunks == 1) {
+    std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
+    return forward_images(s, x, w, bias, y, 0, s.n, rows, col.get());
+  }
+  vigil::cpu::parallel_for(chunks, [&](int64_t c) {
+    std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
+    forward_images(s, x, w, bias, y, chunk_begin(s.n, chunks, c), chunk_begin(s.n, chunks, c + 1), rows, col.get());
+  });
+}
+
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, Conv2dAlgo algo) {
+  if (algo == Conv2dAlgo::Direct) return ref::conv2d_backward_data<float>(s, dy, w, dx);
+  // Every image owns its slice of dx, so chunks never race and the result does not depend on the chunking.
+  const bool pointwise = s.is_pointwise();
+  const int rows = pointwise ? s.out_h() : tile_rows(s);
+  const int chunks = image_chunks(s);
+  if (chunks == 1) {
+    std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
+    return backward_data_images(s, dy, w, dx, 0, s.n, rows, col.get());
+  }
+  vigil::cpu::parallel_for(chunks, [&](int64_t c) {
+    std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
+    backward_data_images(s, dy, w, dx, chunk_begin(s.n, chunks, c), chunk_begin(s.n, chunks, c + 1), rows,
+                         col.get());
+  });
+}
+
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, Conv2dAlgo algo) {
+  if (algo == Conv2dAlgo::Direct) return ref::conv2d_backward_weight<float>(s, x, dy, dw);
+  const bool pointwise = s.is_pointwise();
+  const int rows = pointwise ? s.out_h() : tile_rows(s);
+  const int chunks = image_chunks(s);
+  if (chunks == 1) {
+    std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
+    return backward_weight_images(s, x, dy, dw, 0, s.n, rows, col.get());
+  }
+  // Each chunk sums its images into its own zeroed partial; the partials are then added to dw in chunk order,
+  // so for a given thread count the result is the same on every run (dw keeps accumulating: +=).
+  const int64_t wn = s.w_numel();
+  std::unique_ptr<float[]> partial(new float[static_cast<size_t>(wn * chunks)]);
+  vigil::cpu::parallel_for(chunks, [&](int64_t c) {
+    float* part = partial.get() + c * wn;
+    std::fill(part, part + wn, 0.f);
+    std::unique_ptr<float[]> col = pointwise ? nullptr : tile_buffer(s, rows);
+    backward_weight_images(s, x, dy, part, chunk_begin(s.n, chunks, c), chunk_begin(s.n, chunks, c + 1), rows,
+                           col.get());
+  });
+  vigil::cpu::parallel_for_ranges(wn, 4096, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float sum = partial[i];
+      for (int c = 1; c < chunks; ++c) sum += partial[c * wn + i];
+      dw[i] += sum;
+    }
+  });
+}
+
 
 }  // namespace vigil::ops::cpu

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/launch.h"
+#include "common/parallel.h"
 #include "support/allclose.h"
 #include "support/backends.h"
 #include "support/golden.h"
@@ -306,6 +307,85 @@ TEST_P(Conv2dBackends, MatchesPyTorch) {
       if (has_bias) {
         ExpectAllClose(o.db, c.at("db").data, scaled(tol::kGolden, max_abs(c.at("db").data)));
       }
+    }
+  }
+}
+
+// ---- CPU batch splitting -----------------------------------------------------------------------------------
+
+// Sets the CPU thread count for one scope and restores the previous one.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : saved_(cpu::num_threads()) { cpu::set_num_threads(n); }
+  ~ThreadCount() { cpu::set_num_threads(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Shapes for the batch tests; batch size is set per run. One is big enough for several im2col row tiles.
+std::vector<ConvCase> batch_shapes() {
+  return {
+      {"3x3_pad1", make_shape(1, 3, 9, 8, 5, 3, 3, 1, 1), true},
+      {"grouped_stride2", make_shape(1, 6, 10, 9, 4, 3, 3, 2, 1, 1, 2), false},
+      {"pointwise", make_shape(1, 8, 6, 5, 7, 1, 1), true},
+      {"multi_tile", make_shape(1, 8, 96, 88, 6, 3, 3, 1, 1), true},
+  };
+}
+
+// The CPU im2col path splits batches with at least one image per thread over threads: every batch size (fewer
+// images than threads, exactly as many, ragged chunks) and thread count must match the double reference, with
+// gradients accumulating into non-zero buffers.
+TEST(Conv2dCpuBatch, SplitOverImagesMatchesReference) {
+  uint32_t seed = 700;
+  for (const ConvCase& c : batch_shapes()) {
+    for (int n : {1, 2, 3, 7}) {
+      Conv2dShape s = c.s;
+      s.n = n;
+      SCOPED_TRACE(c.name + ": " + s.str());
+      const auto x = random_uniform(s.x_numel(), -1, 1, ++seed);
+      const auto w = random_uniform(s.w_numel(), -1, 1, ++seed);
+      const auto bias = c.bias ? random_uniform(s.c_out, -1, 1, ++seed) : std::vector<float>();
+      const auto dy = random_uniform(s.y_numel(), -1, 1, ++seed);
+      const auto dx0 = random_uniform(s.x_numel(), -1, 1, ++seed);
+      const auto dw0 = random_uniform(s.w_numel(), -1, 1, ++seed);
+      const auto db0 = random_uniform(s.c_out, -1, 1, ++seed);
+      const auto xd = cast<double>(x), wd = cast<double>(w), bd = cast<double>(bias), dyd = cast<double>(dy);
+      std::vector<double> y_ref(s.y_numel()), dx_ref = cast<double>(dx0), dw_ref = cast<double>(dw0);
+      ops::ref::conv2d_forward(s, xd.data(), wd.data(), c.bias ? bd.data() : nullptr, y_ref.data());
+      ops::ref::conv2d_backward_data(s, dyd.data(), wd.data(), dx_ref.data());
+      ops::ref::conv2d_backward_weight(s, xd.data(), dyd.data(), dw_ref.data());
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        ThreadCount tc(threads);
+        const Outputs o = run(Backend::Cpu, {Conv2dAlgo::Im2col, 0}, s, x, w, bias, dy, dx0, dw0, db0);
+        ExpectAllClose(o.y, y_ref, scaled(tol::kDotProduct, max_abs(y_ref)));
+        ExpectAllClose(o.dx, dx_ref, scaled(tol::kDotProduct, max_abs(dx_ref)));
+        ExpectAllClose(o.dw, dw_ref, scaled(tol::kWeightGrad, max_abs(dw_ref)));
+      }
+    }
+  }
+}
+
+// The weight gradient of a split batch is summed per chunk and reduced in a fixed order: repeated runs at the
+// same thread count give bit-identical results (training resume compares losses bit for bit).
+TEST(Conv2dCpuBatch, WeightGradientIsDeterministic) {
+  ThreadCount tc(2);
+  Conv2dShape s = make_shape(9, 8, 40, 36, 12, 3, 3, 1, 1);
+  const auto x = random_uniform(s.x_numel(), -1, 1, 801);
+  const auto dy = random_uniform(s.y_numel(), -1, 1, 802);
+  const auto dw0 = random_uniform(s.w_numel(), -1, 1, 803);
+  std::vector<float> first;
+  for (int rep = 0; rep < 4; ++rep) {
+    std::vector<float> dw = dw0;
+    ops::conv2d_backward_weight(Backend::Cpu, s, x.data(), dy.data(), dw.data(), Conv2dAlgo::Im2col);
+    if (rep == 0) {
+      first = dw;
+      EXPECT_NE(first, dw0);
+    } else {
+      EXPECT_EQ(dw, first) << "repeat " << rep;
     }
   }
 }
