@@ -413,15 +413,8 @@ void bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kHelp;
-    return 2;
-  }
+  if (const int code = usage_exit_code(argc, argv, kHelp); code >= 0) return code;
   BenchOptions o;
-  if (help_requested(argc, argv)) {
-    std::cout << kHelp;
-    return 0;
-  }
   ArgReader args(argc, argv,
                  {"model", "device", "batch", "images", "json", "seconds", "threads", "workers"},
                  {"torch"});

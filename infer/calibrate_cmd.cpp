@@ -296,16 +296,9 @@ void calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& err) 
 }  // namespace
 
 int run_calibrate(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kHelp;
-    return 2;
-  }
+  if (const int code = usage_exit_code(argc, argv, kHelp); code >= 0) return code;
   CalibrateOptions o;
   infer::EvaluateOptions& d = o.data;
-  if (help_requested(argc, argv)) {
-    std::cout << kHelp;
-    return 0;
-  }
   ArgReader args(argc, argv,
                  {"model", "model-def", "data", "split", "class-map", "out", "json", "device",
                   "target-precision", "batch", "threads", "workers"},

@@ -71,15 +71,8 @@ const char* kHelp =
 }  // namespace
 
 int run_classify(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kHelp;
-    return 2;
-  }
+  if (const int code = usage_exit_code(argc, argv, kHelp); code >= 0) return code;
   infer::ClassifyOptions o;
-  if (help_requested(argc, argv)) {
-    std::cout << kHelp;
-    return 0;
-  }
   bool early_exit_asked = false;
   ArgReader args(argc, argv,
                  {"model", "model-def", "jsonl", "batch", "device", "threads", "workers", "threshold", "clips",

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <utility>
 
 #include "common/error.h"
@@ -51,6 +52,18 @@ bool help_requested(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
   }
   return false;
+}
+
+int usage_exit_code(int argc, char** argv, const char* help) {
+  if (argc < 2) {
+    std::cerr << help;
+    return 2;
+  }
+  if (help_requested(argc, argv)) {
+    std::cout << help;
+    return 0;
+  }
+  return -1;
 }
 
 int parse_int(const std::string& option, const std::string& text) {

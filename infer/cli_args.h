@@ -33,6 +33,9 @@ class ArgReader {
 
 // True when an argument before any "--" is --help or -h.
 bool help_requested(int argc, char** argv);
+// A command's opening: without arguments `help` goes to standard error (returns exit code 2); with --help/-h to
+// standard output (returns 0); otherwise returns -1 and the command goes on.
+int usage_exit_code(int argc, char** argv, const char* help);
 
 int parse_int(const std::string& option, const std::string& text);         // a whole int, sign allowed
 uint64_t parse_u64(const std::string& option, const std::string& text);    // a whole non-negative number

@@ -47,15 +47,8 @@ const char* kHelp =
 }  // namespace
 
 int run_evaluate(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kHelp;
-    return 2;
-  }
+  if (const int code = usage_exit_code(argc, argv, kHelp); code >= 0) return code;
   infer::EvaluateOptions o;
-  if (help_requested(argc, argv)) {
-    std::cout << kHelp;
-    return 0;
-  }
   ArgReader args(argc, argv,
                  {"model", "model-def", "data", "split", "class-map", "json", "predictions", "html", "device",
                   "target-precision", "bootstrap", "seed", "batch", "threads", "workers"},

@@ -65,15 +65,8 @@ const char* kHelp =
 }  // namespace
 
 int run_serve(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kHelp;
-    return 2;
-  }
+  if (const int code = usage_exit_code(argc, argv, kHelp); code >= 0) return code;
   infer::ServeOptions o;
-  if (help_requested(argc, argv)) {
-    std::cout << kHelp;
-    return 0;
-  }
   ArgReader args(argc, argv,
                  {"model", "model-def", "host", "port", "device", "threads", "threads-http", "max-batch",
                   "max-wait-ms", "queue", "timeout-ms", "max-upload-mb", "api-key-file", "log", "threshold"},
