@@ -401,13 +401,7 @@ void bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
     r["torch"] = t;
   }
 
-  if (!o.json.empty()) {
-    try {
-      train::write_file_atomic(o.json, r.dump(2) + "\n");
-    } catch (const Error& e) {
-      VIGIL_FAIL("--json ", o.json, ": ", e.what());
-    }
-  }
+  if (!o.json.empty()) write_output_file("json", o.json, r.dump(2) + "\n");
 }
 
 }  // namespace

@@ -23,7 +23,6 @@
 #include "infer/evaluate.h"
 #include "infer/predictor.h"
 #include "nn/safetensors.h"
-#include "train/atomic_file.h"
 
 namespace vigil::cli {
 
@@ -284,13 +283,7 @@ void calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& err) 
     out << " (their decisions use the top class alone)\n";
   }
   out << "wrote " << r["out"].get<std::string>() << "\n";
-  if (!o.json.empty()) {
-    try {
-      train::write_file_atomic(o.json, r.dump(2) + "\n");
-    } catch (const Error& e) {
-      VIGIL_FAIL("--json ", o.json, ": ", e.what());
-    }
-  }
+  if (!o.json.empty()) write_output_file("json", o.json, r.dump(2) + "\n");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "train/atomic_file.h"
 
 namespace vigil::cli {
 
@@ -64,6 +65,14 @@ int usage_exit_code(int argc, char** argv, const char* help) {
     return 0;
   }
   return -1;
+}
+
+void write_output_file(const std::string& option, const std::string& path, const std::string& text) {
+  try {
+    train::write_file_atomic(path, text);
+  } catch (const Error& e) {
+    VIGIL_FAIL("--", option, " ", path, ": ", e.what());
+  }
 }
 
 int parse_int(const std::string& option, const std::string& text) {

@@ -37,6 +37,9 @@ bool help_requested(int argc, char** argv);
 // standard output (returns 0); otherwise returns -1 and the command goes on.
 int usage_exit_code(int argc, char** argv, const char* help);
 
+// Writes an output file named by an option (--json FILE) atomically; a failure names the option and the file.
+void write_output_file(const std::string& option, const std::string& path, const std::string& text);
+
 int parse_int(const std::string& option, const std::string& text);         // a whole int, sign allowed
 uint64_t parse_u64(const std::string& option, const std::string& text);    // a whole non-negative number
 double parse_double(const std::string& option, const std::string& text);   // a finite number
