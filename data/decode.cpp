@@ -101,7 +101,8 @@ RawDecode decode_raw(const uint8_t* data, size_t size, const DecodeOptions& o, b
                                     detail::describe_unknown(data, size) + ")");
   }
   if (!checked.ok()) return checked;
-  RawDecode decoded = detail::decode_with_stb(data, size, format);
+  RawDecode decoded = format == ImageFormat::Jpeg ? detail::decode_jpeg(data, size)
+                                                 : detail::decode_with_stb(data, size, format);
   decoded.orientation = info.orientation;
   return decoded;
 }

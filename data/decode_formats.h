@@ -1,5 +1,5 @@
 // Internal interface between decode.cpp (files, limits, output conversion) and the per-format decoders
-// (decode_stb.cpp, decode_gif.cpp, decode_webp.cpp) and container checks (decode_precheck.cpp).
+// (decode_jpeg.cpp, decode_stb.cpp, decode_gif.cpp, decode_webp.cpp) and container checks (decode_precheck.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -44,8 +44,11 @@ RawDecode precheck_jpeg(const uint8_t* data, size_t size, const DecodeLimits& li
 RawDecode precheck_png(const uint8_t* data, size_t size, const DecodeLimits& limits, ContainerInfo& info);
 RawDecode precheck_bmp(const uint8_t* data, size_t size, const DecodeLimits& limits, ContainerInfo& info);
 
-// stb_image decoding of a prechecked JPEG, PNG or BMP into its natural channel count (1..4).
+// stb_image decoding of a prechecked PNG or BMP into its natural channel count (1..4).
 RawDecode decode_with_stb(const uint8_t* data, size_t size, ImageFormat format);
+
+// libjpeg-turbo decoding of a prechecked JPEG: 1 (gray) or 3 (RGB; CMYK/YCCK converted) channels.
+RawDecode decode_jpeg(const uint8_t* data, size_t size);
 
 // Receives frames one at a time instead of RawDecode::frames (with the container's EXIF orientation); returns false
 // to stop decoding there.

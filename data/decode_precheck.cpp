@@ -1,5 +1,5 @@
-// Container walks for JPEG, PNG and BMP before stb_image sees the bytes: stb fills missing data with zeros and
-// reports success, so truncation, oversized headers, unsupported variants and PNG decompression bombs are caught
+// Container walks for JPEG, PNG and BMP before a decoder sees the bytes: stb_image (PNG, BMP) fills missing data
+// with zeros and reports success, and libjpeg-turbo (JPEG) pads a cut-off file with a fake end, so truncation, oversized headers, unsupported variants and PNG decompression bombs are caught
 // here, from the structure alone, without allocating anything proportional to the image.
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +17,9 @@
 namespace vigil::data::detail {
 namespace {
 
-constexpr int kMaxJpegScans = 1000;  // a progressive JPEG needs about 10; thousands are a CPU-exhaustion trick
+// A progressive JPEG needs about 10 scans; each scan walks every block of the image, so hundreds of tiny
+// end-of-band scans are a CPU-exhaustion trick. 500 is libjpeg-turbo's own TJFLAG_LIMITSCANS bound.
+constexpr int kMaxJpegScans = 500;
 
 uint32_t be16(const uint8_t* p) { return uint32_t(p[0]) << 8 | p[1]; }
 uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
@@ -56,9 +58,8 @@ bool skip_entropy_coded(const uint8_t* data, size_t size, size_t& pos) {
 
 bool is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 
-// Each Huffman table in a DHT segment: class/id byte, 16 code counts, then that many symbols. stb_image 2.27 builds
-// a table before checking that the counts add up to at most 256 and writes past its arrays otherwise (fixed in
-// 2.28), so such tables never reach it.
+// Each Huffman table in a DHT segment: class/id byte, 16 code counts, then that many symbols. More than 256 codes
+// is malformed (libjpeg rejects it too; kept here so the message names the segment before any decoder runs).
 bool huffman_tables_fit(const uint8_t* seg, size_t len) {
   size_t pos = 0;
   while (pos < len) {

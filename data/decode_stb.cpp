@@ -1,8 +1,11 @@
-// JPEG (baseline and progressive), PNG (1..16-bit, gray, palette, alpha) and BMP decoding through Debian's
-// stb_image, the only translation unit that compiles its implementation. Only those three loaders are built:
-// stb's GIF decoder has advisories against the 2.27 release (giflib decodes GIF instead) and its TGA, PSD, PIC,
-// PNM and HDR loaders are left out, so such files are reported as unsupported rather than parsed by them.
+// PNG (1..16-bit, gray, palette, alpha) and BMP decoding through Debian's stb_image, the only translation unit that
+// compiles its implementation. Only those two loaders are built: JPEG goes through libjpeg-turbo (stb 2.27's
+// progressive JPEG decoder reads out of bounds on crafted scans), GIF through giflib (stb's GIF decoder has
+// advisories against 2.27), and its TGA, PSD, PIC, PNM and HDR loaders are left out, so such files are reported as
+// unsupported rather than parsed by them. Every stb allocation is zero-filled (malloc and the grown part of a
+// realloc), so no decoder state can carry heap contents from an earlier image into a later one.
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -10,7 +13,20 @@
 #include "data/decode_formats.h"
 
 #if VIGIL_WITH_STB
-#define STBI_ONLY_JPEG
+namespace vigil::data::detail {
+namespace {
+void* stb_zeroed_malloc(size_t bytes) { return std::calloc(1, bytes == 0 ? 1 : bytes); }
+void* stb_zeroed_realloc(void* p, size_t old_bytes, size_t new_bytes) {
+  void* grown = std::realloc(p, new_bytes == 0 ? 1 : new_bytes);
+  if (grown != nullptr && new_bytes > old_bytes)
+    std::memset(static_cast<char*>(grown) + old_bytes, 0, new_bytes - old_bytes);
+  return grown;
+}
+}  // namespace
+}  // namespace vigil::data::detail
+#define STBI_MALLOC(bytes) ::vigil::data::detail::stb_zeroed_malloc(bytes)
+#define STBI_REALLOC_SIZED(p, old_bytes, new_bytes) ::vigil::data::detail::stb_zeroed_realloc(p, old_bytes, new_bytes)
+#define STBI_FREE(p) std::free(p)
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO
@@ -58,6 +74,7 @@ RawDecode decode_with_stb(const uint8_t* data, size_t size, ImageFormat format) 
   if (size > static_cast<size_t>(INT_MAX))
     return RawDecode::failure(DecodeStatus::TooLarge, "more than 2 GiB of encoded data");
   int width = 0, height = 0, channels = 0;
+  stbi__g_failure_reason = nullptr;  // thread-local, but left over from this thread's previous decode otherwise
   std::unique_ptr<stbi_uc, StbFree> pixels(
       stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 0));
   if (!pixels) {

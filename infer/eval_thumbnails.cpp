@@ -1,5 +1,5 @@
-// Implementation of the report thumbnails: area-average shrink (data/preprocess.h), JPEG through Debian's
-// stb_image_write (compiled here, file-local), base64.
+// Implementation of the report thumbnails: area-average shrink (data/preprocess.h), JPEG through
+// libjpeg-turbo (data/encode_jpeg.h), base64.
 #include "infer/eval_thumbnails.h"
 
 #include <algorithm>
@@ -7,19 +7,9 @@
 #include <vector>
 
 #include "common/error.h"
+#include "data/encode_jpeg.h"
 #include "data/preprocess.h"
 
-#if VIGIL_WITH_STB
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#include <stb_image_write.h>
-#pragma GCC diagnostic pop
-#endif
 
 namespace vigil::infer {
 
@@ -27,13 +17,6 @@ namespace {
 
 constexpr int kJpegQuality = 85;
 
-#if VIGIL_WITH_STB
-void append_bytes(void* context, void* data, int size) {
-  auto* out = static_cast<std::vector<uint8_t>*>(context);
-  const auto* p = static_cast<const uint8_t*>(data);
-  out->insert(out->end(), p, p + size);
-}
-#endif
 
 }  // namespace
 
@@ -70,11 +53,8 @@ Thumbnail make_thumbnail(const data::Image& image, int max_side) {
   Thumbnail t;
   t.width = src->width;
   t.height = src->height;
-#if VIGIL_WITH_STB
-  std::vector<uint8_t> jpeg;
-  const int ok = stbi_write_jpg_to_func(append_bytes, &jpeg, src->width, src->height, src->channels,
-                                        src->pixels.data(), kJpegQuality);
-  VIGIL_CHECK(ok != 0 && !jpeg.empty(), "thumbnail: the JPEG encoder failed");
+#if VIGIL_WITH_JPEG
+  const std::vector<uint8_t> jpeg = data::encode_jpeg(*src, kJpegQuality);
   t.data_uri = "data:image/jpeg;base64," + base64_encode(jpeg.data(), jpeg.size());
 #endif
   return t;

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libgtest-dev nlohmann-json3-dev libstb-dev libopenblas-openmp-dev
-      libwebp-dev libgif-dev zlib1g-dev libcpp-httplib-dev
+      libjpeg62-turbo-dev libwebp-dev libgif-dev zlib1g-dev libcpp-httplib-dev
       dataset-fashion-mnist)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -84,7 +84,7 @@ TEST(Thumbnails, ShrinkToTheLongerSideAndNeverEnlarge) {
     const infer::Thumbnail t = infer::make_thumbnail(image(k.w, k.h, k.c));
     EXPECT_EQ(t.width, k.tw) << k.w << "x" << k.h;
     EXPECT_EQ(t.height, k.th) << k.w << "x" << k.h;
-#if VIGIL_WITH_STB
+#if VIGIL_WITH_JPEG
     const std::string prefix = "data:image/jpeg;base64,";
     ASSERT_EQ(t.data_uri.rfind(prefix, 0), 0u);
     const auto jpeg = base64_decode(t.data_uri.substr(prefix.size()));
@@ -107,8 +107,8 @@ class EvaluateReport : public ScratchTest {
 };
 
 TEST_F(EvaluateReport, WorstMistakesCarryThumbnails) {
-#if !VIGIL_WITH_STB
-  GTEST_SKIP() << "built without stb (no JPEG encoder)";
+#if !VIGIL_WITH_JPEG
+  GTEST_SKIP() << "built without libjpeg-turbo (no JPEG encoder)";
 #endif
   save_colour_model(path("colour.safetensors"));
   // 12 reddish 100 x 50 images per class: all are called nudity, so the mistakes are nudity's 24 false positives
@@ -223,7 +223,7 @@ TEST_F(EvaluateReport, IdxRunManifestMapsBackToTheIdxImages) {
   }
   for (const auto& [c, n] : fp) listed += std::min<size_t>(n, 10);
   for (const auto& [c, n] : fn) listed += std::min<size_t>(n, 10);
-#if VIGIL_WITH_STB
+#if VIGIL_WITH_JPEG
   EXPECT_EQ(count_of(read_text(path("t.html")), "data:image/jpeg;base64,"), listed);
 #endif
 
