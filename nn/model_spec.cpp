@@ -7,11 +7,16 @@
 
 #include "common/error.h"
 #include "nn/presets.h"
+#include "nn/strict_json.h"
 
 namespace vigil {
 namespace {
 
 using nlohmann::json;
+
+constexpr int kMaxDefinitionDepth = 64;  // residual blocks nest a few levels; thousands would exhaust the stack
+constexpr int64_t kMaxChannels = 1 << 24;  // a convolution's channel count must fit the kernels' int indexing
+constexpr size_t kMaxDefinitionBytes = 16u << 20;  // definitions are a few kilobytes
 
 // Reads one JSON object's fields, rejecting unknown keys and wrongly typed values with "<source>: <path>: why".
 class Fields {
@@ -116,20 +121,6 @@ class Fields {
   std::string source_, path_;
 };
 
-// Line and column of a byte offset, for JSON syntax errors.
-std::string line_col(const std::string& text, size_t offset) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
 void validate_layers(const json& layers, const std::string& source, const std::string& path);
 
 void validate_layer(const json& l, const std::string& source, const std::string& path) {
@@ -219,7 +210,39 @@ struct BuildState {
   uint64_t next_stream = 1;  // Philox stream per initialised tensor
   uint64_t next_dropout = 0;
   std::set<std::string> names;
+  ModelLimits limits;
+  int64_t parameters = 0;        // so far, layer by layer
+  int64_t activation_bytes = 0;  // float32 outputs so far, for one image
 };
+
+// a * b * ..., or -1 when the product exceeds int64 (every factor is >= 0).
+int64_t checked_product(std::initializer_list<int64_t> factors) {
+  int64_t p = 1;
+  for (int64_t f : factors)
+    if (__builtin_mul_overflow(p, f, &p)) return -1;
+  return p;
+}
+
+// Adds a layer's parameter count before it is allocated; fails (naming the layer) past limits.max_parameters.
+void add_parameters(const Fields& f, BuildState& st, int64_t count) {
+  if (count < 0 || count > st.limits.max_parameters - st.parameters)
+    f.fail("type", "the network would have more than " + std::to_string(st.limits.max_parameters) +
+                       " parameters with this layer (" + std::to_string(st.parameters) + " before it; " +
+                       (count < 0 ? std::string("this one overflows") : "this one adds " + std::to_string(count)) +
+                       "): over the model-size limit");
+  st.parameters += count;
+}
+
+// Adds a layer's per-image output (float32) to the activation total; fails past limits.max_activation_bytes.
+void add_activations(const Fields& f, BuildState& st, const Shape& out) {
+  int64_t elements = 1;
+  for (int64_t d : out) elements = checked_product({elements, d});
+  const int64_t bytes = elements < 0 ? -1 : checked_product({elements, 4});
+  if (bytes < 0 || bytes > st.limits.max_activation_bytes - st.activation_bytes)
+    f.fail("type", "the layer outputs " + shape_str(out) + " per image, which takes the activations of one image past " +
+                       std::to_string(st.limits.max_activation_bytes >> 20) + " MiB: over the model-size limit");
+  st.activation_bytes += bytes;
+}
 
 std::unique_ptr<Sequential> build_list(const json& layers, const std::string& prefix, const std::string& path, Shape& shape,
                                        BuildState& st);
@@ -239,7 +262,9 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
     if (f.has("in_channels") && f.integer("in_channels", 0, 1) != shape[0])
       f.fail("in_channels", "is " + std::to_string(f.integer("in_channels", 0, 1)) + " but the input has " +
                                 std::to_string(shape[0]) + " channels");
-    o.out_channels = static_cast<int>(f.required_int("out_channels", 1));
+    const int64_t out_channels = f.required_int("out_channels", 1);
+    if (out_channels > kMaxChannels) f.fail("out_channels", "must be at most " + std::to_string(kMaxChannels));
+    o.out_channels = static_cast<int>(out_channels);
     std::tie(o.kernel_h, o.kernel_w) = f.pair("kernel", 3, 1);
     std::tie(o.conv.stride_h, o.conv.stride_w) = f.pair("stride", 1, 1);
     std::tie(o.conv.pad_h, o.conv.pad_w) = f.pair("padding", 0, 0);
@@ -251,6 +276,8 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
                            std::to_string(o.conv.groups));
     o.bias = f.boolean("bias", true);
     o.init = parse_init(f.str("init", "kaiming_normal"));
+    const int64_t weights = checked_product({o.out_channels, o.in_channels / o.conv.groups, o.kernel_h, o.kernel_w});
+    add_parameters(f, st, weights < 0 ? -1 : weights + (o.bias ? o.out_channels : 0));
     auto conv = std::make_unique<Conv2d>(o);
     if (st.initialize) conv->initialize(st.seed, st.next_stream);
     st.next_stream += 2;
@@ -265,12 +292,15 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
     o.out_features = f.required_int("out_features", 1);
     o.bias = f.boolean("bias", true);
     o.init = parse_init(f.str("init", "torch_default"));
+    const int64_t weights = checked_product({o.in_features, o.out_features});
+    add_parameters(f, st, weights < 0 ? -1 : weights + (o.bias ? o.out_features : 0));
     auto lin = std::make_unique<Linear>(o);
     if (st.initialize) lin->initialize(st.seed, st.next_stream);
     st.next_stream += 2;
     m = std::move(lin);
   } else if (type == "batchnorm2d") {
     if (shape.size() != 3 && shape.size() != 1) f.fail("type", "batchnorm2d needs (C, H, W) or (C) input, gets " + shape_str(shape));
+    add_parameters(f, st, checked_product({shape[0], 4}));  // weight, bias, running mean and variance
     m = std::make_unique<BatchNorm2d>(shape[0], static_cast<float>(f.number("eps", 1e-5, 1e-12, 1.0)),
                                       static_cast<float>(f.number("momentum", 0.1, 0.0, 1.0)));
   } else if (type == "relu") {
@@ -315,6 +345,7 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
   } else {
     shape = m->stats(shape).output;
   }
+  add_activations(f, st, shape);
   return m;
 }
 
@@ -335,13 +366,8 @@ std::unique_ptr<Sequential> build_list(const json& layers, const std::string& pr
 
 }  // namespace
 
-ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    VIGIL_FAIL(source, ": not valid JSON at ", line_col(text, e.byte > 0 ? e.byte - 1 : 0), ": ", e.what());
-  }
+ModelSpec parse_model_spec(const std::string& text, const std::string& source, const ModelLimits& limits) {
+  const json j = parse_strict_json(text.data(), text.size(), source, kMaxDefinitionDepth);
   Fields top(j, source, "");
   top.allow({"format", "name", "version", "input", "preprocess", "head", "classes", "layers", "description"});
   const std::string format = top.str("format", "vigil-model/1");
@@ -349,6 +375,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   ModelSpec s;
   s.text = text;
   s.source = source;
+  s.limits = limits;
   s.name = top.required_str("name");
   s.version = top.str("version", s.name);
   if (top.has("description")) top.str("description", "");
@@ -415,7 +442,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
 }
 
 std::unique_ptr<Sequential> build_network(const ModelSpec& spec, uint64_t seed, bool initialize) {
-  BuildState st{spec.source, seed, initialize, 1, 0, {}};
+  BuildState st{spec.source, seed, initialize, 1, 0, {}, spec.limits, 0, 0};
   Shape shape = {spec.input.channels, spec.input.height, spec.input.width};
   return build_list(spec.layers, "", "layers", shape, st);
 }
@@ -428,13 +455,19 @@ std::string preset_text(const std::string& name) {
   return t;
 }
 
-ModelSpec load_model_spec(const std::string& preset_or_path) {
-  if (const char* t = find_preset(preset_or_path)) return parse_model_spec(t, preset_or_path + " (preset)");
+ModelSpec load_model_spec(const std::string& preset_or_path, const ModelLimits& limits) {
+  if (const char* t = find_preset(preset_or_path)) return parse_model_spec(t, preset_or_path + " (preset)", limits);
   std::ifstream in(preset_or_path, std::ios::binary);
   VIGIL_CHECK(in.good(), "cannot open model definition '", preset_or_path, "' (not a preset: seed, default, fmnist)");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_model_spec(ss.str(), preset_or_path);
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  VIGIL_CHECK(size >= 0 && static_cast<uint64_t>(size) <= kMaxDefinitionBytes, preset_or_path,
+              ": not a model definition (", size, " bytes; definitions are at most ", kMaxDefinitionBytes >> 20, " MiB)");
+  in.seekg(0);
+  std::string text(static_cast<size_t>(size), '\0');
+  in.read(text.data(), size);
+  VIGIL_CHECK(in.gcount() == size, "cannot read model definition '", preset_or_path, "'");
+  return parse_model_spec(text, preset_or_path, limits);
 }
 
 }  // namespace vigil

@@ -2,6 +2,7 @@
 // repeat. Parsing is strict: an unknown key, a bad value or a shape that does not fit is an error naming the
 // source and the JSON path (e.g. "seed.json: layers[3].kernel: must be a positive integer").
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,14 @@ struct PreprocessSpec {
   std::string alpha = "white";     // background alpha is composited onto: "white" or "black"
 };
 
+// Caps checked while a definition is parsed and built, before any parameter is allocated: a few hundred bytes of
+// JSON can otherwise describe a network of many gigabytes.
+struct ModelLimits {
+  int64_t max_parameters = 300'000'000;  // weights, biases and batch-norm statistics: 1.2 GB in float32
+  // float32 outputs of every layer for one image, summed: what a training step keeps for the backward pass
+  int64_t max_activation_bytes = int64_t{4} << 30;
+};
+
 struct ModelSpec {
   std::string name, version;
   InputSpec input;
@@ -37,18 +46,21 @@ struct ModelSpec {
   nlohmann::json layers;  // validated layer list
   std::string text;       // the definition as written (stored in model files)
   std::string source;     // where it came from, for messages
+  ModelLimits limits;     // what it was checked against (build_network checks them again)
 };
 
-// Parses and validates a definition; `source` names it in errors.
-ModelSpec parse_model_spec(const std::string& text, const std::string& source);
+// Parses and validates a definition; `source` names it in errors. Strict JSON (a repeated key is an error); the
+// network's parameter count and activation memory are checked against `limits` layer by layer, before that
+// layer's parameters exist.
+ModelSpec parse_model_spec(const std::string& text, const std::string& source, const ModelLimits& limits = {});
 // "seed", "default", "fmnist" (built-in presets) or a path to a JSON file.
-ModelSpec load_model_spec(const std::string& preset_or_path);
+ModelSpec load_model_spec(const std::string& preset_or_path, const ModelLimits& limits = {});
 std::vector<std::string> preset_names();
 std::string preset_text(const std::string& name);  // throws for an unknown preset
 
 // Builds the network described by spec.layers (parameters initialised from `seed` unless !initialize, which
-// leaves zeros for a following weight load) and checks that the shapes fit the declared input; errors name the
-// layer's JSON path.
+// leaves zeros for a following weight load) and checks that the shapes fit the declared input and that the
+// network stays within spec.limits; errors name the layer's JSON path.
 std::unique_ptr<Sequential> build_network(const ModelSpec& spec, uint64_t seed, bool initialize = true);
 
 }  // namespace vigil

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "nn/strict_json.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.cpp copies tensor bytes verbatim and needs a little-endian host"
@@ -94,42 +95,14 @@ uint64_t check_header_length(const uint8_t* prefix, uint64_t total_size, const s
   return header_bytes;
 }
 
-// Parses the header text, rejecting duplicate keys at any depth (nlohmann would keep one silently) and
-// absurd nesting.
+// Parses the header text strictly (nn/strict_json.h): duplicate keys at any depth, a NUL byte and absurd nesting
+// are errors; a repeated top-level key is a duplicate tensor name.
 json parse_header_json(const char* text, size_t size, const std::string& source) {
-  // nlohmann treats a NUL byte as the end of input, which would silently ignore whatever follows it; valid
-  // JSON never contains one (control characters in strings must be escaped).
-  if (const void* nul = std::memchr(text, '\0', size))
-    SAFETENSORS_FAIL(source, "header contains a NUL byte at offset ", static_cast<const char*>(nul) - text);
-  std::vector<std::set<std::string>> open_object_keys;
-  const json::parser_callback_t track_keys = [&](int depth, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (depth >= kMaxJsonDepth) SAFETENSORS_FAIL(source, "header JSON nests deeper than ", kMaxJsonDepth);
-        if (event == json::parse_event_t::object_start) open_object_keys.emplace_back();
-        break;
-      case json::parse_event_t::key: {
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (!open_object_keys.back().insert(key).second) {
-          if (depth == 1 && key != kMetadataKey) SAFETENSORS_FAIL(source, "duplicate tensor name '", key, "'");
-          SAFETENSORS_FAIL(source, "duplicate key '", key, "' in the header");
-        }
-        break;
-      }
-      case json::parse_event_t::object_end:
-        open_object_keys.pop_back();
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  try {
-    return json::parse(text, text + size, track_keys);
-  } catch (const json::exception& e) {
-    SAFETENSORS_FAIL(source, "header is not valid JSON: ", e.what());
-  }
+  return parse_strict_json(text, size, source + ": header", kMaxJsonDepth,
+                           [](int depth, const std::string& key, const std::string& path) {
+                             if (depth == 1 && key != kMetadataKey) return "duplicate tensor name '" + key + "'";
+                             return "duplicate key '" + key + "' at " + path;
+                           });
 }
 
 // Reads a JSON integer that must be >= 0 and fit in int64 (shape dimensions, offsets).

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -130,6 +132,51 @@ TEST(ModelSpec, StrictValidationNamesThePathAndReason) {
                     "\"out_channels\": 5, \"kernel\": 3, \"padding\": 1, \"bias\": false"));
   EXPECT_NE(e.find("layers[4].body: body output (5, 4, 4) and shortcut output (4, 4, 4) differ"), std::string::npos) << e;
   EXPECT_NE(error_of([] { load_model_spec("/nonexistent/model.json"); }).find("cannot open"), std::string::npos);
+}
+
+TEST(ModelSpec, RepeatedKeysAreErrorsNamingTheirPath) {
+  std::string e = error_of([] { parse_model_spec(tiny_with("\"name\": \"tiny\"", "\"name\": \"tiny\", \"name\": \"x\""), "tiny.json"); });
+  EXPECT_NE(e.find("tiny.json: duplicate key 'name' at name"), std::string::npos) << e;
+  e = error_of([] { parse_model_spec(tiny_with("\"bias\": false", "\"bias\": false, \"bias\": true"), "tiny.json"); });
+  EXPECT_NE(e.find("duplicate key 'bias' at layers[4].body[0].bias"), std::string::npos) << e;
+  e = error_of([] { parse_model_spec(std::string(5000, '[') + std::string(5000, ']'), "deep.json"); });
+  EXPECT_NE(e.find("deep.json: JSON nests deeper than 64"), std::string::npos) << e;
+}
+
+// Peak resident memory of this process in MiB (Linux ru_maxrss is in KiB).
+double peak_rss_mib() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+// A definition of a few hundred bytes describing a network of 12.8 G parameters (51 GB of weights) or of 64 GiB
+// of activations per image: refused at the layer that crosses the limit, before its weights exist.
+TEST(ModelSpec, SizeLimitsAreCheckedBeforeAllocation) {
+  const double rss_before = peak_rss_mib();
+  const std::string huge_linear = tiny_with("\"out_features\": 3}", "\"out_features\": 100000000}, {\"type\": \"linear\", \"out_features\": 3}");
+  std::string e = error_of([&] { parse_model_spec(huge_linear, "big.json"); });
+  EXPECT_NE(e.find("big.json: layers[7].type: the network would have more than 300000000 parameters"), std::string::npos) << e;
+  e = error_of([&] {
+    std::string t = tiny_with("\"height\": 8, \"width\": 8", "\"height\": 8192, \"width\": 8192");
+    const std::string from = "\"out_channels\": 4, \"kernel\": 3, \"padding\": 1}";
+    t.replace(t.find(from), from.size(), "\"out_channels\": 256, \"kernel\": 3, \"padding\": 1}");
+    parse_model_spec(t, "wide.json");
+  });
+  EXPECT_NE(e.find("wide.json: layers[0].type: the layer outputs (256, 8192, 8192) per image"), std::string::npos) << e;
+  e = error_of([] { parse_model_spec(tiny_with("\"out_channels\": 4, \"kernel\": 3, \"padding\": 1}", "\"out_channels\": 1099511627776, \"kernel\": 3, \"padding\": 1}"), "c.json"); });
+  EXPECT_NE(e.find("c.json: layers[0].out_channels: must be at most 16777216"), std::string::npos) << e;
+  EXPECT_LT(peak_rss_mib() - rss_before, 200.0) << "a refused definition allocated memory";
+  // Limits are the caller's: the same tiny network passes the defaults and fails a cap of 10 parameters, and
+  // the spec carries its limits to build_network.
+  ModelLimits small;
+  small.max_parameters = 10;
+  e = error_of([&] { parse_model_spec(kTiny, "tiny.json", small); });
+  EXPECT_NE(e.find("layers[0].type: the network would have more than 10 parameters"), std::string::npos) << e;
+  ModelSpec spec = parse_model_spec(kTiny, "tiny.json");
+  spec.limits.max_activation_bytes = 64;
+  e = error_of([&] { build_network(spec, 0); });
+  EXPECT_NE(e.find("over the model-size limit"), std::string::npos) << e;
 }
 
 TEST(ModelFile, SaveLoadRoundTripIsBitExact) {
