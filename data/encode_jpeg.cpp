@@ -49,7 +49,7 @@ struct JpegCompressor {
 
 }  // namespace
 
-std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
+std::vector<uint8_t> encode_jpeg(const Image& image, const JpegEncodeOptions& options) {
   VIGIL_CHECK(image.width > 0 && image.height > 0 && (image.channels == 1 || image.channels == 3) &&
                   image.pixels.size() == static_cast<size_t>(image.width) * image.height * image.channels,
               "encode_jpeg: needs a non-empty 1- or 3-channel image");
@@ -61,7 +61,11 @@ std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
   c.cinfo.input_components = image.channels;
   c.cinfo.in_color_space = image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_set_defaults(&c.cinfo);
+  const int quality = options.quality;
   jpeg_set_quality(&c.cinfo, quality < 1 ? 1 : quality > 100 ? 100 : quality, TRUE);
+  if (options.full_chroma && image.channels == 3)
+    for (int k = 0; k < 3; ++k) c.cinfo.comp_info[k].h_samp_factor = c.cinfo.comp_info[k].v_samp_factor = 1;
+  if (options.progressive) jpeg_simple_progression(&c.cinfo);
   jpeg_start_compress(&c.cinfo, TRUE);
   const size_t stride = static_cast<size_t>(image.width) * image.channels;
   while (c.cinfo.next_scanline < c.cinfo.image_height) {
@@ -74,7 +78,7 @@ std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
 
 #else
 
-std::vector<uint8_t> encode_jpeg(const Image&, int) {
+std::vector<uint8_t> encode_jpeg(const Image&, const JpegEncodeOptions&) {
   VIGIL_CHECK(false, "encode_jpeg: built without libjpeg-turbo (apt-get install libjpeg62-turbo-dev)");
   return {};
 }

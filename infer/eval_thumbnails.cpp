@@ -54,7 +54,7 @@ Thumbnail make_thumbnail(const data::Image& image, int max_side) {
   t.width = src->width;
   t.height = src->height;
 #if VIGIL_WITH_JPEG
-  const std::vector<uint8_t> jpeg = data::encode_jpeg(*src, kJpegQuality);
+  const std::vector<uint8_t> jpeg = data::encode_jpeg(*src, {kJpegQuality});
   t.data_uri = "data:image/jpeg;base64," + base64_encode(jpeg.data(), jpeg.size());
 #endif
   return t;

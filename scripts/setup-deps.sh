@@ -4,6 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libgtest-dev nlohmann-json3-dev libstb-dev libopenblas-openmp-dev
+      clang libclang-rt-14-dev libomp-14-dev python3-pil
       libjpeg62-turbo-dev libwebp-dev libgif-dev zlib1g-dev libcpp-httplib-dev
       dataset-fashion-mnist)
 missing=()

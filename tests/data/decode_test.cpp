@@ -1,5 +1,5 @@
-// Hardened decoding: every format and mode, written at test time (stb_image_write for PNG/BMP/JPEG, a hand-made
-// PNG writer for 16-bit/palette files, giflib's encoder, libwebp's encoder and a hand-assembled animated WebP),
+// Hardened decoding: every format and mode, written at test time (stb_image_write for PNG/BMP, libjpeg-turbo for
+// JPEG, a hand-made PNG writer for 16-bit/palette files, giflib's encoder, libwebp's encoder and a hand-assembled animated WebP),
 // then truncations, bombs and limits, unsupported and non-image bytes, EXIF orientation 1..8, PIL references
 // (luma, progressive/baseline JPEG), and a fuzz run over thousands of mutated files that must never crash.
 #include "data/image.h"
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/rng.h"
+#include "data/encode_jpeg.h"
 #include "data/exif.h"
 #include "support/golden.h"
 
@@ -143,10 +144,12 @@ Bytes encode_bmp_stb(const Image& img) {
   return out;
 }
 
-Bytes encode_jpeg_stb(const Image& img, int quality) {  // baseline; quality > 90 means 4:4:4
-  Bytes out;
-  stbi_write_jpg_to_func(append_to, &out, img.width, img.height, img.channels, img.pixels.data(), quality);
-  return out;
+// Baseline JPEG through libjpeg-turbo; quality > 90 also means 4:4:4 chroma (so colour edges stay sharp).
+Bytes encode_jpeg_libjpeg(const Image& img, int quality) {
+  data::JpegEncodeOptions o;
+  o.quality = quality;
+  o.full_chroma = quality > 90;
+  return encode_jpeg(img, o);
 }
 
 void put_be32(Bytes& b, uint32_t v) {
@@ -521,7 +524,7 @@ TEST(DecodeNames, StatusAndFormatNames) {
 
 TEST(DecodeSniff, MagicBytesDecideTheFormat) {
   const Image img = pattern(8, 6, 3);
-  const Bytes png = encode_png_stb(img), jpg = encode_jpeg_stb(img, 90), bmp = encode_bmp_stb(img);
+  const Bytes png = encode_png_stb(img), jpg = encode_jpeg_libjpeg(img, 90), bmp = encode_bmp_stb(img);
   EXPECT_EQ(sniff_format(png.data(), png.size()), ImageFormat::Png);
   EXPECT_EQ(sniff_format(jpg.data(), jpg.size()), ImageFormat::Jpeg);
   EXPECT_EQ(sniff_format(bmp.data(), bmp.size()), ImageFormat::Bmp);
@@ -772,7 +775,7 @@ TEST(DecodeBmp, RleIsUnsupported) {
 
 TEST(DecodeJpeg, BaselineIsCloseToTheSource) {
   const Image img = smooth(48, 40);
-  const DecodeResult r = decode(encode_jpeg_stb(img, 95));
+  const DecodeResult r = decode(encode_jpeg_libjpeg(img, 95));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.format, ImageFormat::Jpeg);
   EXPECT_LE(max_abs_diff(r.image, img), 8);
@@ -808,7 +811,7 @@ TEST(DecodeJpeg, ProgressiveAndBaselineMatchPil) {
 }
 
 TEST(DecodeJpeg, UnsupportedCodings) {
-  const Bytes base = encode_jpeg_stb(smooth(16, 16), 90);
+  const Bytes base = encode_jpeg_libjpeg(smooth(16, 16), 90);
   Bytes arithmetic = base;
   arithmetic[find_marker(base, 0xC0) - 1] = 0xC9;
   const DecodeResult a = decode(arithmetic, {}, "a.jpg");
@@ -820,7 +823,7 @@ TEST(DecodeJpeg, UnsupportedCodings) {
 }
 
 TEST(DecodeJpeg, CorruptHuffmanDataIsAnError) {
-  Bytes jpeg = encode_jpeg_stb(smooth(32, 32), 90);
+  Bytes jpeg = encode_jpeg_libjpeg(smooth(32, 32), 90);
   const size_t dht = find_marker(jpeg, 0xC4);
   ASSERT_GT(dht, 0u);
   Bytes many = jpeg;
@@ -847,7 +850,7 @@ void expect_all_prefixes_truncated(const Bytes& file, const std::string& what, s
 TEST(DecodeTruncated, EveryPrefixOfPngJpegBmp) {
   expect_all_prefixes_truncated(encode_png_stb(pattern(20, 10, 3)), "cut.png");
   expect_all_prefixes_truncated(encode_png_stb(pattern(9, 9, 4)), "cut_rgba.png");
-  expect_all_prefixes_truncated(encode_jpeg_stb(smooth(24, 24), 80), "cut.jpg");
+  expect_all_prefixes_truncated(encode_jpeg_libjpeg(smooth(24, 24), 80), "cut.jpg");
   expect_all_prefixes_truncated(encode_bmp_stb(pattern(8, 6, 3)), "cut.bmp");
 }
 
@@ -902,7 +905,7 @@ TEST(DecodeLimitsCheck, PngDecompressionBomb) {
 }
 
 TEST(DecodeLimitsCheck, JpegHeaderDimensions) {
-  Bytes jpeg = encode_jpeg_stb(smooth(16, 16), 90);
+  Bytes jpeg = encode_jpeg_libjpeg(smooth(16, 16), 90);
   const size_t sof = find_marker(jpeg, 0xC0);
   jpeg[sof + 3] = 0xEA;  // height 60000
   jpeg[sof + 4] = 0x60;
@@ -929,7 +932,7 @@ TEST(DecodeLimitsCheck, EachLimitApplies) {
   o = DecodeOptions{};
   o.limits.max_width = 8;
   EXPECT_EQ(decode(encode_bmp_stb(pattern(9, 2, 3)), o).status, DecodeStatus::TooLarge);
-  EXPECT_EQ(decode(encode_jpeg_stb(smooth(9, 9), 90), o).status, DecodeStatus::TooLarge);
+  EXPECT_EQ(decode(encode_jpeg_libjpeg(smooth(9, 9), 90), o).status, DecodeStatus::TooLarge);
 }
 
 // ------------------------------------------------------------------------------------------------ EXIF
@@ -966,7 +969,7 @@ void expect_oriented(const Image& shown, int orientation, int stored_w, int stor
 
 TEST(DecodeExif, JpegOrientationsOneToEightBothByteOrders) {
   const Image stored = quadrants(64, 32);
-  const Bytes jpeg = encode_jpeg_stb(stored, 100);  // 4:4:4, block-aligned quadrants
+  const Bytes jpeg = encode_jpeg_libjpeg(stored, 100);  // 4:4:4, block-aligned quadrants
   for (int orientation = 1; orientation <= 8; ++orientation)
     for (const bool big_endian : {false, true}) {
       const Bytes file = jpeg_with_exif(jpeg, orientation_tiff(orientation, big_endian));
@@ -982,7 +985,7 @@ TEST(DecodeExif, JpegOrientationsOneToEightBothByteOrders) {
 }
 
 TEST(DecodeExif, OrientationAppliesToGrayOutput) {
-  const Bytes file = jpeg_with_exif(encode_jpeg_stb(quadrants(64, 32), 100), orientation_tiff(6, false));
+  const Bytes file = jpeg_with_exif(encode_jpeg_libjpeg(quadrants(64, 32), 100), orientation_tiff(6, false));
   const DecodeResult r = decode(file, with_channels(1));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.image.width, 32);
@@ -991,7 +994,7 @@ TEST(DecodeExif, OrientationAppliesToGrayOutput) {
 }
 
 TEST(DecodeExif, MalformedBlocksAreIgnoredSafely) {
-  const Bytes jpeg = encode_jpeg_stb(quadrants(64, 32), 100);
+  const Bytes jpeg = encode_jpeg_libjpeg(quadrants(64, 32), 100);
   const TiffEntry six{0x0112, 3, 1, 6};
   const std::vector<std::pair<std::string, Bytes>> blocks = {
       {"IFD offset past the end", tiff_block({six}, false, 0xFFFFFF00u)},
@@ -1226,7 +1229,7 @@ TEST(DecodeWebp, ExifOrientationAndTruncation) {
 // ------------------------------------------------------------------------------------------------ every path
 
 TEST_F(DecodeTest, FileAndMemoryAgreeAndRepeatIdentically) {
-  const Bytes jpeg = encode_jpeg_stb(smooth(33, 21), 85);
+  const Bytes jpeg = encode_jpeg_libjpeg(smooth(33, 21), 85);
   const std::string path = write("same.jpg", jpeg);
   const DecodeResult a = decode_file(path), b = decode(jpeg), c = decode(jpeg);
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
@@ -1267,8 +1270,8 @@ std::vector<CorpusFile> fuzz_corpus() {
   deep.rows = pattern(24, 3, 1).pixels;
   c.push_back({"deep.png", encode_png_raw(deep)});
   c.push_back({"rgb.bmp", encode_bmp_stb(pattern(8, 5, 3))});  // no row padding: every prefix is short
-  c.push_back({"base.jpg", encode_jpeg_stb(smooth(16, 16), 75)});
-  c.push_back({"exif.jpg", jpeg_with_exif(encode_jpeg_stb(quadrants(16, 8), 95), orientation_tiff(6, true))});
+  c.push_back({"base.jpg", encode_jpeg_libjpeg(smooth(16, 16), 75)});
+  c.push_back({"exif.jpg", jpeg_with_exif(encode_jpeg_libjpeg(quadrants(16, 8), 95), orientation_tiff(6, true))});
   for (const auto& g : test::load_golden("preprocess"))
     if (g.name == "jpeg_progressive_gray") c.push_back({"prog.jpg", Bytes(g.at("file").data.begin(), g.at("file").data.end())});
 #if VIGIL_WITH_GIF

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/sanitizers.h"
+
 namespace vigil::test {
 namespace {
 
@@ -21,6 +23,9 @@ constexpr const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 constexpr double kMeasured = 0.841, kFloor = 0.82;
 
 TEST(FashionMnist, ReducedRunReachesTheMeasuredFloor) {
+  if (VIGIL_UNDER_ASAN)
+    GTEST_SKIP() << "a 10-minute run under AddressSanitizer (70 s in Release): the accuracy floor is checked in the "
+                    "Release pass; the smaller training tests cover the same code under the sanitizers";
   if (!fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   const fs::path run = fs::temp_directory_path() / ("vigil_fmnist_ci_" + std::to_string(::getpid()));
