@@ -14,6 +14,9 @@ namespace tol {
 constexpr Tol kExact{0.0, 0.0};
 // Element-wise maths where nvcc may contract a*b+c into an FMA and the host compiler may not.
 constexpr Tol kElementwise{1e-6, 1e-6};
+// Element-wise maths through exp (sigmoid, SiLU): glibc's expf, CUDA's expf (<= 2 ulp) and the CPU path's
+// vectorisable exp (~1 ulp) round differently, a few 1e-7 relative on O(1) values, before any FMA contraction.
+constexpr Tol kTranscendental{1e-6, 1e-6};
 // Optimizer updates: a few dependent FMAs and a sqrt per element.
 constexpr Tol kOptimizer{1e-7, 1e-6};
 // Row reductions (softmax, log-softmax, cross-entropy, sums): summation order differs between backends.
