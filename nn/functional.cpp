@@ -8,6 +8,7 @@
 #include "dropout/dropout.h"
 #include "elementwise/elementwise.h"
 #include "gemm/gemm.h"
+#include "pad2d/pad2d.h"
 #include "pool2d/pool2d.h"
 #include "softmax/softmax.h"
 
@@ -38,7 +39,7 @@ float* grad_or_scratch(const Var& v, const Device& device, Tensor& scratch) {
   return scratch.f32();
 }
 
-Var activation(Tape& tape, const Var& x, const ops::ActivationParams& p, const char* name) {
+Var run_activation(Tape& tape, const Var& x, const ops::ActivationParams& p, const char* name) {
   check_f32(x, name, "input");
   const Tensor& xv = x.value();
   const Backend b = tape.config().pick(xv, tape.config().other);
@@ -52,10 +53,33 @@ Var activation(Tape& tape, const Var& x, const ops::ActivationParams& p, const c
 
 }  // namespace
 
-Var relu(Tape& tape, const Var& x) { return activation(tape, x, {ops::ActivationKind::Relu, 0.f}, "relu"); }
+Var relu(Tape& tape, const Var& x) { return run_activation(tape, x, {ops::ActivationKind::Relu, 0.f}, "relu"); }
 
 Var leaky_relu(Tape& tape, const Var& x, float negative_slope) {
-  return activation(tape, x, {ops::ActivationKind::LeakyRelu, negative_slope}, "leaky_relu");
+  return run_activation(tape, x, {ops::ActivationKind::LeakyRelu, negative_slope}, "leaky_relu");
+}
+
+Var activation(Tape& tape, const Var& x, const ops::ActivationParams& p) {
+  return run_activation(tape, x, p, ops::activation_kind_name(p.kind));
+}
+
+Var pad2d(Tape& tape, const Var& x, const Pad2dOptions& o) {
+  check_f32(x, "pad2d", "input");
+  const Tensor& xv = x.value();
+  VIGIL_CHECK(xv.dim() == 4, "pad2d: input must be (N, C, H, W), got ", shape_str(xv.shape()));
+  ops::Pad2dShape s;
+  s.n = static_cast<int>(xv.shape()[0]);
+  s.c = static_cast<int>(xv.shape()[1]);
+  s.h = static_cast<int>(xv.shape()[2]);
+  s.w = static_cast<int>(xv.shape()[3]);
+  s.top = o.top, s.bottom = o.bottom, s.left = o.left, s.right = o.right;
+  const Backend b = tape.config().pick(xv, tape.config().other);
+  Tensor y = empty_like(xv, {s.n, s.c, s.out_h(), s.out_w()});
+  ops::pad2d_forward(b, s, xv.f32(), y.f32());
+  if (!tape.needs_grad({&x})) return Var(y);
+  return tape.record("pad2d", {x}, y, [x, s, b](const Tensor& dy) {
+    ops::pad2d_backward(b, s, dy.f32(), grad_ptr(x));
+  });
 }
 
 Var add(Tape& tape, const Var& a, const Var& b) {

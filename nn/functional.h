@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 
+#include "activation/activation.h"
 #include "nn/autograd.h"
 
 namespace vigil::fn {
@@ -10,6 +11,8 @@ namespace vigil::fn {
 // Element-wise.
 Var relu(Tape& tape, const Var& x);
 Var leaky_relu(Tape& tape, const Var& x, float negative_slope);
+// Any pointwise activation of kernels/activation (ReLU6, hard-swish, SiLU, sigmoid, hard-sigmoid, ...).
+Var activation(Tape& tape, const Var& x, const ops::ActivationParams& p);
 Var add(Tape& tape, const Var& a, const Var& b);  // same shapes (residual connections)
 Var mul(Tape& tape, const Var& a, const Var& b);  // same shapes
 Var scale(Tape& tape, const Var& x, float alpha);
@@ -18,6 +21,13 @@ Var sum(Tape& tape, const Var& x);                // -> (1,)
 // Views.
 Var reshape(Tape& tape, const Var& x, const Shape& shape);
 Var flatten(Tape& tape, const Var& x);  // (N, ...) -> (N, prod(...))
+
+// Zero padding of (N, C, H, W) to (N, C, top + H + bottom, left + W + right), each side separately (TensorFlow
+// "SAME" convolutions pad one more row/column at the bottom/right).
+struct Pad2dOptions {
+  int top = 0, bottom = 0, left = 0, right = 0;
+};
+Var pad2d(Tape& tape, const Var& x, const Pad2dOptions& o);
 
 struct Conv2dOptions {
   int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1, groups = 1;

@@ -16,6 +16,8 @@ int64_t conv_out(int64_t in, int k, int s, int p, int d) {
   return span < 0 ? 0 : span / s + 1;
 }
 
+bool has_pre_pad(const fn::Pad2dOptions& p) { return p.top || p.bottom || p.left || p.right; }
+
 void move_var(Var& v, Device device) {
   if (v.defined()) v.mutable_value() = v.value().to(device);
 }
@@ -43,14 +45,18 @@ void Conv2d::initialize(uint64_t seed, uint64_t stream) {
                 fan_in, fan_out, seed, stream + 1);
 }
 
-Var Conv2d::forward(Tape& tape, const Var& x, const RunContext&) { return fn::conv2d(tape, x, weight_, bias_, o_.conv); }
+Var Conv2d::forward(Tape& tape, const Var& x, const RunContext&) {
+  if (!has_pre_pad(o_.pre_pad)) return fn::conv2d(tape, x, weight_, bias_, o_.conv);
+  return fn::conv2d(tape, fn::pad2d(tape, x, o_.pre_pad), weight_, bias_, o_.conv);
+}
 
 LayerStats Conv2d::stats(const Shape& in) const {
   VIGIL_CHECK(in.size() == 3, layer_id(*this), ": expects (C, H, W) input, got ", shape_str(in));
   VIGIL_CHECK(in[0] == o_.in_channels, layer_id(*this), ": expects ", o_.in_channels, " input channels, got ", in[0],
               " (input ", shape_str(in), ")");
-  const int64_t oh = conv_out(in[1], o_.kernel_h, o_.conv.stride_h, o_.conv.pad_h, o_.conv.dil_h);
-  const int64_t ow = conv_out(in[2], o_.kernel_w, o_.conv.stride_w, o_.conv.pad_w, o_.conv.dil_w);
+  const int64_t h = in[1] + o_.pre_pad.top + o_.pre_pad.bottom, w = in[2] + o_.pre_pad.left + o_.pre_pad.right;
+  const int64_t oh = conv_out(h, o_.kernel_h, o_.conv.stride_h, o_.conv.pad_h, o_.conv.dil_h);
+  const int64_t ow = conv_out(w, o_.kernel_w, o_.conv.stride_w, o_.conv.pad_w, o_.conv.dil_w);
   VIGIL_CHECK(oh >= 1 && ow >= 1, layer_id(*this), ": input ", shape_str(in), " is too small for kernel ", o_.kernel_h,
               "x", o_.kernel_w, " (output would be ", oh, "x", ow, ")");
   LayerStats s;
@@ -65,6 +71,9 @@ std::string Conv2d::detail() const {
   os << o_.in_channels << "->" << o_.out_channels << ", k" << o_.kernel_h;
   if (o_.kernel_w != o_.kernel_h) os << "x" << o_.kernel_w;
   os << " s" << o_.conv.stride_h << " p" << o_.conv.pad_h;
+  if (has_pre_pad(o_.pre_pad))
+    os << " pad(t" << o_.pre_pad.top << " b" << o_.pre_pad.bottom << " l" << o_.pre_pad.left << " r" << o_.pre_pad.right
+       << ")";
   if (o_.conv.dil_h != 1) os << " d" << o_.conv.dil_h;
   if (o_.conv.groups != 1) os << " g" << o_.conv.groups;
   if (!o_.bias) os << ", no bias";
@@ -133,10 +142,10 @@ BatchNorm2d::BatchNorm2d(int64_t channels, float eps, float momentum)
 
 Var BatchNorm2d::forward(Tape& tape, const Var& x, const RunContext& ctx) {
   fn::BatchNormOptions o;
-  o.training = ctx.training;
+  o.training = ctx.training && !frozen_;
   o.eps = eps_;
   o.momentum = momentum_;
-  if (ctx.training) num_batches_.data<int64_t>()[0] += 1;
+  if (o.training) num_batches_.data<int64_t>()[0] += 1;
   return fn::batch_norm(tape, x, weight_, bias_, running_mean_, running_var_, o);
 }
 
@@ -165,14 +174,25 @@ void BatchNorm2d::to(Device d) {
 }
 
 // ---- activations, pooling, dropout, flatten
-Var Activation::forward(Tape& tape, const Var& x, const RunContext&) {
-  return leaky_ ? fn::leaky_relu(tape, x, slope_) : fn::relu(tape, x);
+const char* Activation::type() const {
+  switch (p_.kind) {
+    case ops::ActivationKind::Relu: return "ReLU";
+    case ops::ActivationKind::LeakyRelu: return "LeakyReLU";
+    case ops::ActivationKind::Relu6: return "ReLU6";
+    case ops::ActivationKind::HardSwish: return "Hardswish";
+    case ops::ActivationKind::Silu: return "SiLU";
+    case ops::ActivationKind::Sigmoid: return "Sigmoid";
+    case ops::ActivationKind::HardSigmoid: return "Hardsigmoid";
+  }
+  return "Activation";
 }
 
+Var Activation::forward(Tape& tape, const Var& x, const RunContext&) { return fn::activation(tape, x, p_); }
+
 std::string Activation::detail() const {
-  if (!leaky_) return "";
+  if (p_.kind != ops::ActivationKind::LeakyRelu) return "";
   std::ostringstream os;
-  os << "slope " << slope_;
+  os << "slope " << p_.negative_slope;
   return os.str();
 }
 
@@ -252,6 +272,10 @@ void Sequential::to(Device d) {
   for (auto& c : children_) c->to(d);
 }
 
+void Sequential::set_batchnorm_frozen(bool frozen) {
+  for (auto& c : children_) c->set_batchnorm_frozen(frozen);
+}
+
 Var Residual::forward(Tape& tape, const Var& x, const RunContext& ctx) {
   Var main = body_->forward(tape, x, ctx);
   Var skip = shortcut_->children().empty() ? x : shortcut_->forward(tape, x, ctx);
@@ -282,6 +306,11 @@ void Residual::table(const Shape& in, int depth, std::vector<LayerRow>& rows) co
 void Residual::to(Device d) {
   body_->to(d);
   shortcut_->to(d);
+}
+
+void Residual::set_batchnorm_frozen(bool frozen) {
+  body_->set_batchnorm_frozen(frozen);
+  shortcut_->set_batchnorm_frozen(frozen);
 }
 
 }  // namespace vigil

@@ -14,6 +14,9 @@ class Conv2d : public Module {
   struct Options {
     int in_channels = 0, out_channels = 0, kernel_h = 3, kernel_w = 3;
     fn::Conv2dOptions conv;
+    // Zero padding applied before the convolution when a side needs more than conv's symmetric padding
+    // (TensorFlow "SAME" with stride 2: one more row/column at the bottom/right). All zero: none.
+    fn::Pad2dOptions pre_pad;
     bool bias = true;
     InitKind init = InitKind::KaimingNormal;
   };
@@ -63,25 +66,27 @@ class BatchNorm2d : public Module {
   std::string detail() const override;
   void collect(std::vector<ParamRef>& params, std::vector<BufferRef>& buffers) override;
   void to(Device device) override;
+  void set_batchnorm_frozen(bool frozen) override { frozen_ = frozen; }
 
  private:
   int64_t channels_;
   float eps_, momentum_;
+  bool frozen_ = false;
   Var weight_, bias_;                                  // (C) gamma, beta
   Tensor running_mean_, running_var_, num_batches_;    // (C), (C), int64 scalar () on the CPU
 };
 
+// A pointwise activation (ReLU, LeakyReLU, ReLU6, hard-swish, SiLU, sigmoid, hard-sigmoid).
 class Activation : public Module {
  public:
-  explicit Activation(float negative_slope = 0.f, bool leaky = false) : slope_(negative_slope), leaky_(leaky) {}
-  const char* type() const override { return leaky_ ? "LeakyReLU" : "ReLU"; }
+  explicit Activation(const ops::ActivationParams& p = {}) : p_(p) {}
+  const char* type() const override;  // PyTorch's class name: "ReLU", "ReLU6", "Hardswish", "SiLU", ...
   Var forward(Tape& tape, const Var& x, const RunContext& ctx) override;
   LayerStats stats(const Shape& input) const override { return LayerStats{input, 0, 0}; }
   std::string detail() const override;
 
  private:
-  float slope_;
-  bool leaky_;
+  ops::ActivationParams p_;
 };
 
 class Pool2d : public Module {
@@ -133,6 +138,7 @@ class Sequential : public Module {
   void collect(std::vector<ParamRef>& params, std::vector<BufferRef>& buffers) override;
   void table(const Shape& input, int depth, std::vector<LayerRow>& rows) const override;
   void to(Device device) override;
+  void set_batchnorm_frozen(bool frozen) override;
   const std::vector<ModulePtr>& children() const { return children_; }
 
  private:
@@ -151,6 +157,7 @@ class Residual : public Module {
   void collect(std::vector<ParamRef>& params, std::vector<BufferRef>& buffers) override;
   void table(const Shape& input, int depth, std::vector<LayerRow>& rows) const override;
   void to(Device device) override;
+  void set_batchnorm_frozen(bool frozen) override;
 
  private:
   std::unique_ptr<Sequential> body_, shortcut_;

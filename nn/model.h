@@ -25,6 +25,8 @@ class Model {
   const std::vector<ParamRef>& parameters() const { return params_; }
   const std::vector<BufferRef>& buffers() const { return buffers_; }
   void to(Device device);
+  // Batch norm on its running statistics, also while training (see Module::set_batchnorm_frozen).
+  void set_batchnorm_frozen(bool frozen) { net_->set_batchnorm_frozen(frozen); }
   const Device& device() const { return device_; }
 
   std::vector<LayerRow> layer_table() const;

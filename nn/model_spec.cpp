@@ -2,6 +2,7 @@
 #include "nn/model_spec.h"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -123,49 +124,65 @@ class Fields {
 
 void validate_layers(const json& layers, const std::string& source, const std::string& path);
 
+// Layer types that are a pointwise activation with no options, and the kernel each runs.
+const std::map<std::string, ops::ActivationKind>& plain_activations() {
+  static const std::map<std::string, ops::ActivationKind> table = {
+      {"relu", ops::ActivationKind::Relu},           {"relu6", ops::ActivationKind::Relu6},
+      {"hardswish", ops::ActivationKind::HardSwish}, {"silu", ops::ActivationKind::Silu},
+      {"sigmoid", ops::ActivationKind::Sigmoid},     {"hardsigmoid", ops::ActivationKind::HardSigmoid}};
+  return table;
+}
+
+void validate_init(const Fields& f) {
+  if (!f.has("init")) return;
+  try {
+    parse_init(f.str("init", ""));
+  } catch (const Error&) {
+    f.fail("init", "unknown initialiser '" + f.str("init", "") + "'");
+  }
+}
+
+// A name inside a parameter name: non-empty, no leading, trailing or doubled dots, no spaces or quotes.
+void validate_name(const Fields& f, const std::string& key, bool may_be_empty) {
+  if (!f.has(key)) return;
+  const std::string n = f.str(key, "");
+  if (n.empty() && may_be_empty) return;
+  if (n.empty() || n.front() == '.' || n.back() == '.' || n.find("..") != std::string::npos ||
+      n.find_first_of(" \t\n\"") != std::string::npos)
+    f.fail(key, "'" + n + "' is not a valid parameter name prefix");
+}
+
+void validate_conv2d(const Fields& f) {
+  f.allow({"type", "name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "init"});
+  f.required_int("out_channels", 1);
+  f.integer("in_channels", 0, 1);
+  f.pair("kernel", 3, 1);
+  f.pair("stride", 1, 1);
+  if (f.has("padding") && f.raw("padding").is_string()) f.str("padding", "same", {"same"});
+  else f.pair("padding", 0, 0);
+  f.pair("dilation", 1, 1);
+  f.integer("groups", 1, 1);
+  f.boolean("bias", true);
+  validate_init(f);
+}
+
 void validate_layer(const json& l, const std::string& source, const std::string& path) {
   Fields f(l, source, path);
   const std::string type = f.required_str("type");
-  if (f.has("name")) {
-    const std::string n = f.str("name", "");
-    if (n.empty() || n.front() == '.' || n.back() == '.' || n.find("..") != std::string::npos ||
-        n.find_first_of(" \t\n\"") != std::string::npos)
-      f.fail("name", "'" + n + "' is not a valid parameter name prefix");
-  }
+  validate_name(f, "name", false);
   if (type == "conv2d") {
-    f.allow({"type", "name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "init"});
-    f.required_int("out_channels", 1);
-    f.integer("in_channels", 0, 1);
-    f.pair("kernel", 3, 1);
-    f.pair("stride", 1, 1);
-    f.pair("padding", 0, 0);
-    f.pair("dilation", 1, 1);
-    f.integer("groups", 1, 1);
-    f.boolean("bias", true);
-    if (f.has("init")) {
-      try {
-        parse_init(f.str("init", ""));
-      } catch (const Error&) {
-        f.fail("init", "unknown initialiser '" + f.str("init", "") + "'");
-      }
-    }
+    validate_conv2d(f);
   } else if (type == "linear") {
     f.allow({"type", "name", "in_features", "out_features", "bias", "init"});
     f.required_int("out_features", 1);
     f.integer("in_features", 0, 1);
     f.boolean("bias", true);
-    if (f.has("init")) {
-      try {
-        parse_init(f.str("init", ""));
-      } catch (const Error&) {
-        f.fail("init", "unknown initialiser '" + f.str("init", "") + "'");
-      }
-    }
+    validate_init(f);
   } else if (type == "batchnorm2d") {
     f.allow({"type", "name", "eps", "momentum"});
     f.number("eps", 1e-5, 1e-12, 1.0);
     f.number("momentum", 0.1, 0.0, 1.0);
-  } else if (type == "relu" || type == "flatten" || type == "global_avg_pool") {
+  } else if (plain_activations().count(type) || type == "flatten" || type == "global_avg_pool") {
     f.allow({"type", "name"});
   } else if (type == "leaky_relu") {
     f.allow({"type", "name", "negative_slope"});
@@ -183,15 +200,21 @@ void validate_layer(const json& l, const std::string& source, const std::string&
     const double p = f.number("p", 0.5, 0.0, 1.0);
     if (p >= 1.0) f.fail("p", "must be below 1");
   } else if (type == "residual") {
-    f.allow({"type", "name", "body", "shortcut", "activation"});
+    f.allow({"type", "name", "body", "shortcut", "activation", "body_name", "shortcut_name"});
     if (!f.has("body")) f.fail("body", "is required");
     validate_layers(f.raw("body"), source, f.at("body"));
     if (f.has("shortcut")) validate_layers(f.raw("shortcut"), source, f.at("shortcut"));
     f.str("activation", "relu", {"relu", "none"});
+    validate_name(f, "body_name", true);
+    validate_name(f, "shortcut_name", true);
+  } else if (type == "sequential") {
+    f.allow({"type", "name", "layers"});
+    if (!f.has("layers")) f.fail("layers", "is required");
+    validate_layers(f.raw("layers"), source, f.at("layers"));
   } else {
     f.fail("type", "unknown layer type '" + type +
-                       "' (known: conv2d, batchnorm2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, dropout, "
-                       "flatten, linear, residual)");
+                       "' (known: conv2d, batchnorm2d, relu, relu6, leaky_relu, hardswish, silu, sigmoid, hardsigmoid, "
+                       "maxpool2d, avgpool2d, global_avg_pool, dropout, flatten, linear, residual, sequential)");
   }
 }
 
@@ -247,6 +270,25 @@ void add_activations(const Fields& f, BuildState& st, const Shape& out) {
 std::unique_ptr<Sequential> build_list(const json& layers, const std::string& prefix, const std::string& path, Shape& shape,
                                        BuildState& st);
 
+// TensorFlow "SAME" padding for this input size: the output is ceil(in / stride) and the padding that needs is
+// split with the extra row/column at the bottom/right. Symmetric padding goes to the convolution itself, an
+// asymmetric split to a zero-padding step before it.
+void set_same_padding(Conv2d::Options& o, const Shape& chw) {
+  auto split = [](int64_t in, int k, int stride, int dil) {
+    const int64_t out = (in + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>((out - 1) * stride + int64_t(dil) * (k - 1) + 1 - in, 0);
+    return std::pair<int, int>(static_cast<int>(total / 2), static_cast<int>(total - total / 2));
+  };
+  const auto [top, bottom] = split(chw[1], o.kernel_h, o.conv.stride_h, o.conv.dil_h);
+  const auto [left, right] = split(chw[2], o.kernel_w, o.conv.stride_w, o.conv.dil_w);
+  if (top == bottom && left == right) {
+    o.conv.pad_h = top;
+    o.conv.pad_w = left;
+  } else {
+    o.pre_pad = {top, bottom, left, right};
+  }
+}
+
 ModulePtr build_layer(const json& l, const std::string& name, const std::string& path, Shape& shape, BuildState& st) {
   Fields f(l, st.source, path);
   const std::string type = f.str("type", "");
@@ -267,8 +309,9 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
     o.out_channels = static_cast<int>(out_channels);
     std::tie(o.kernel_h, o.kernel_w) = f.pair("kernel", 3, 1);
     std::tie(o.conv.stride_h, o.conv.stride_w) = f.pair("stride", 1, 1);
-    std::tie(o.conv.pad_h, o.conv.pad_w) = f.pair("padding", 0, 0);
     std::tie(o.conv.dil_h, o.conv.dil_w) = f.pair("dilation", 1, 1);
+    if (f.has("padding") && f.raw("padding").is_string()) set_same_padding(o, shape);
+    else std::tie(o.conv.pad_h, o.conv.pad_w) = f.pair("padding", 0, 0);
     o.conv.groups = static_cast<int>(f.integer("groups", 1, 1));
     if (o.in_channels % o.conv.groups || o.out_channels % o.conv.groups)
       f.fail("groups", "input channels " + std::to_string(o.in_channels) + " and out_channels " +
@@ -303,10 +346,14 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
     add_parameters(f, st, checked_product({shape[0], 4}));  // weight, bias, running mean and variance
     m = std::make_unique<BatchNorm2d>(shape[0], static_cast<float>(f.number("eps", 1e-5, 1e-12, 1.0)),
                                       static_cast<float>(f.number("momentum", 0.1, 0.0, 1.0)));
-  } else if (type == "relu") {
-    m = std::make_unique<Activation>();
+  } else if (const auto act = plain_activations().find(type); act != plain_activations().end()) {
+    m = std::make_unique<Activation>(ops::ActivationParams{act->second, 0.f});
   } else if (type == "leaky_relu") {
-    m = std::make_unique<Activation>(static_cast<float>(f.number("negative_slope", 0.01, 0.0, 1.0)), true);
+    m = std::make_unique<Activation>(ops::ActivationParams{
+        ops::ActivationKind::LeakyRelu, static_cast<float>(f.number("negative_slope", 0.01, 0.0, 1.0))});
+  } else if (type == "sequential") {
+    Shape inner = shape;
+    m = build_list(f.raw("layers"), name, f.at("layers"), inner, st);
   } else if (type == "maxpool2d" || type == "avgpool2d") {
     need_chw(type.c_str());
     fn::Pool2dOptions o;
@@ -325,10 +372,12 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
     m = std::make_unique<Flatten>();
   } else if (type == "residual") {
     Shape body_shape = shape, short_shape = shape;
-    auto body = build_list(f.raw("body"), name + ".body", f.at("body"), body_shape, st);
-    std::unique_ptr<Sequential> shortcut = f.has("shortcut")
-                                               ? build_list(f.raw("shortcut"), name + ".shortcut", f.at("shortcut"), short_shape, st)
-                                               : std::make_unique<Sequential>();
+    auto prefixed = [&](const std::string& part) { return part.empty() ? name : name + "." + part; };
+    auto body = build_list(f.raw("body"), prefixed(f.str("body_name", "body")), f.at("body"), body_shape, st);
+    std::unique_ptr<Sequential> shortcut =
+        f.has("shortcut") ? build_list(f.raw("shortcut"), prefixed(f.str("shortcut_name", "shortcut")), f.at("shortcut"),
+                                       short_shape, st)
+                          : std::make_unique<Sequential>();
     if (body_shape != short_shape)
       f.fail(f.has("shortcut") ? "shortcut" : "body", "body output " + shape_str(body_shape) + " and shortcut output " +
                                                           shape_str(short_shape) + " differ" +
@@ -336,16 +385,16 @@ ModulePtr build_layer(const json& l, const std::string& name, const std::string&
     m = std::make_unique<Residual>(std::move(body), std::move(shortcut), f.str("activation", "relu") == "relu");
   }
   m->set_name(name);
-  if (type != "residual") {
+  if (type != "residual" && type != "sequential") {
     try {
       shape = m->stats(shape).output;
     } catch (const Error& e) {
       VIGIL_FAIL(st.source, ": ", path, ": ", e.what());
     }
   } else {
-    shape = m->stats(shape).output;
+    shape = m->stats(shape).output;  // the parts' errors already name their own paths
   }
-  add_activations(f, st, shape);
+  if (type != "sequential") add_activations(f, st, shape);  // a sequential's output is its last layer's
   return m;
 }
 

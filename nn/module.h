@@ -63,6 +63,9 @@ class Module {
   }
   // Moves parameters and buffers to `device` (values keep their identity as Vars).
   virtual void to(Device device) { (void)device; }
+  // Frozen batch norm normalises with its running statistics and leaves them unchanged, also while training
+  // (fine-tuning with small batches, or a linear probe); containers pass it on to their layers.
+  virtual void set_batchnorm_frozen(bool frozen) { (void)frozen; }
 
   const std::string& name() const { return name_; }
   void set_name(std::string n) { name_ = std::move(n); }

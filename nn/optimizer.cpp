@@ -46,7 +46,7 @@ void Optimizer::step(float lr) {
     const int64_t n = w.numel();
     if (config_.kind == "sgd") {
       ops::SgdParams p;
-      p.lr = lr;
+      p.lr = lr * s.lr_scale;
       p.momentum = config_.momentum;
       p.dampening = config_.dampening;
       p.weight_decay = config_.weight_decay;
@@ -55,7 +55,7 @@ void Optimizer::step(float lr) {
       ops::sgd_step(b, p, n, w.f32(), g.f32(), p.momentum > 0.f ? s.m.f32() : nullptr, s.updates == 0);
     } else {
       ops::AdamParams p;
-      p.lr = lr;
+      p.lr = lr * s.lr_scale;
       p.beta1 = config_.beta1;
       p.beta2 = config_.beta2;
       p.eps = config_.eps;
@@ -71,6 +71,16 @@ void Optimizer::step(float lr) {
     ++s.updates;
   }
   ++steps_;
+}
+
+void Optimizer::set_lr_scale(const std::string& param_name, float scale) {
+  VIGIL_CHECK(std::isfinite(scale) && scale >= 0.f, "learning-rate scale must be finite and >= 0, got ", scale);
+  for (Slot& s : slots_)
+    if (s.param.name == param_name) {
+      s.lr_scale = scale;
+      return;
+    }
+  VIGIL_FAIL("set_lr_scale: the optimizer has no parameter '", param_name, "'");
 }
 
 void Optimizer::zero_grad() {

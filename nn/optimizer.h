@@ -24,6 +24,9 @@ class Optimizer {
   // Updates every parameter that has a gradient, with learning rate `lr`; parameters without one are skipped.
   void step(float lr);
   void zero_grad();
+  // The named parameter is updated with lr * scale from now on (default 1; e.g. a pretrained backbone learns
+  // slower than a new head). Not saved in state(): a resumed run sets it again from its configuration.
+  void set_lr_scale(const std::string& param_name, float scale);
   int64_t steps() const { return steps_; }
   const OptimizerConfig& config() const { return config_; }
 
@@ -39,6 +42,7 @@ class Optimizer {
     ParamRef param;
     Tensor m, v;            // momentum buffer (SGD) or first/second moments (Adam)
     int64_t updates = 0;    // how many times this parameter was updated (SGD's first step, Adam's bias correction)
+    float lr_scale = 1.f;
   };
   std::vector<Slot> slots_;
   OptimizerConfig config_;

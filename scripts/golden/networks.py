@@ -64,7 +64,7 @@ def spec_text(name, size=None, no_dropout=False):
             for l in layers:
                 if l["type"] == "dropout":
                     l["p"] = 0.0
-                for key in ("body", "shortcut"):
+                for key in ("body", "shortcut", "layers"):
                     if key in l:
                         strip(l[key])
         strip(spec["layers"])
@@ -77,8 +77,8 @@ def stats(t):
     return torch.tensor([t.sum().item(), (t * t).sum().item()] + [float(v) for v in first[:4]])
 
 
-def forward_case(name, batch):
-    spec = spec_text(name)
+def forward_case(name, batch, size=None):
+    spec = spec_text(name, size)
     m = build_module(spec)
     golden_fill(m)
     m.eval()
@@ -86,15 +86,21 @@ def forward_case(name, batch):
     x = golden_input((batch, inp["channels"], inp["height"], inp["width"]))
     with torch.no_grad():
         y = m(x)
-    return {"name": "forward_" + name, "params": {"model": name, "batch": batch, "order": list(m.state_dict())},
-            "tensors": {"logits": y}}
+    params = {"model": name, "batch": batch, "order": list(m.state_dict())}
+    if size:
+        params["height"], params["width"] = size
+    suffix = "_%dx%d" % size if size else ""
+    return {"name": "forward_" + name + suffix, "params": params, "tensors": {"logits": y}}
 
 
-def train_case(name, size, optimizer):
+def train_case(name, size, optimizer, frozen_bn=False):
+    """One optimizer step. frozen_bn: batch norm in eval mode (running statistics), as when fine-tuning with frozen
+    statistics; the deep backbones need it here, since train-mode batch norm over 2 images at 2x2 pixels makes
+    their early-layer gradients ill-conditioned (PyTorch's own float32 and float64 gradients differ by ~1%)."""
     spec = spec_text(name, size, no_dropout=True)
     m = build_module(spec)
     golden_fill(m)
-    m.train()
+    m.train(not frozen_bn)
     inp = spec["input"]
     x = golden_input((2, inp["channels"], inp["height"], inp["width"]))
     labels = torch.tensor([0, 2])
@@ -111,14 +117,21 @@ def train_case(name, size, optimizer):
         if k.endswith("num_batches_tracked"):
             continue
         tensors["stats." + k] = stats(v)
-    return {"name": "train_%s_%s" % (name, optimizer),
+    return {"name": "train_%s_%s%s" % (name, optimizer, "_frozen_bn" if frozen_bn else ""),
             "params": {"model": name, "height": size[0], "width": size[1], "optimizer": optimizer,
-                       "order": list(m.state_dict())},
+                       "frozen_bn": frozen_bn, "order": list(m.state_dict())},
             "tensors": tensors}
 
 
 torch.set_num_threads(1)
+# The ImageNet backbones at reduced sizes that still exercise their features: 96 and 66 make TensorFlow "SAME"
+# padding asymmetric (even sizes at stride 2) and symmetric (odd sizes) in EfficientNet-Lite0.
 cases = [forward_case("seed", 1), forward_case("default", 2), forward_case("fmnist", 3),
+         forward_case("efficientnet-lite0", 2, (96, 96)), forward_case("efficientnet-lite0", 1, (67, 81)),
+         forward_case("mobilenet-v2", 2, (96, 96)), forward_case("resnet18", 2, (64, 64)),
+         forward_case("resnet50", 1, (64, 64)),
          train_case("default", (64, 64), "sgd"), train_case("default", (64, 64), "adam"),
-         train_case("seed", (160, 160), "sgd"), train_case("fmnist", (28, 28), "adam")]
+         train_case("seed", (160, 160), "sgd"), train_case("fmnist", (28, 28), "adam"),
+         train_case("efficientnet-lite0", (64, 64), "sgd", frozen_bn=True),
+         train_case("mobilenet-v2", (64, 64), "sgd", frozen_bn=True), train_case("resnet18", (64, 64), "sgd")]
 write_fixture("networks", cases)

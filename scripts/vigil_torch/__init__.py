@@ -6,11 +6,13 @@ Used by the golden-fixture generators, the original-project converter and the vi
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import json
+import math
 import struct
 from collections import OrderedDict
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 _DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "U8": torch.uint8,
            "I32": torch.int32, "I64": torch.int64, "F64": torch.float64}
@@ -18,17 +20,46 @@ _NAMES = {v: k for k, v in _DTYPES.items()}
 
 
 class Residual(nn.Module):
-    """out = act(body(x) + shortcut(x)); an empty shortcut is the identity (vigil's residual layer)."""
+    """out = act(body(x) + shortcut(x)); an empty shortcut is the identity (vigil's residual layer). The parts are
+    registered under body_name / shortcut_name; an empty name puts their layers directly under the block (as
+    torchvision's BasicBlock and EfficientNet's blocks name them)."""
 
-    def __init__(self, body, shortcut, relu_after):
+    def __init__(self, body, shortcut, relu_after, body_name="body", shortcut_name="shortcut"):
         super().__init__()
-        self.body = body
-        self.shortcut = shortcut
+        for part, part_name in ((body, body_name), (shortcut, shortcut_name)):
+            if part_name:
+                self.add_module(part_name, part)
+            else:
+                for child_name, child in part._modules.items():
+                    self.add_module(child_name, child)
+        self.parts = [body, shortcut]  # a plain list: not registered again
         self.relu_after = relu_after
 
     def forward(self, x):
-        y = self.body(x) + (self.shortcut(x) if len(self.shortcut) else x)
+        body, shortcut = self.parts
+        y = body(x) + (shortcut(x) if len(shortcut) else x)
         return torch.relu(y) if self.relu_after else y
+
+
+class SameConv2d(nn.Conv2d):
+    """TensorFlow "SAME" convolution for a fixed input size: output ceil(in / stride), the padding split with the
+    extra row/column at the bottom/right (vigil's conv2d with "padding": "same"). state_dict keys as nn.Conv2d."""
+
+    def __init__(self, in_hw, *args, **kwargs):
+        super().__init__(*args, padding=0, **kwargs)
+        pads = []
+        for size, k, s, d in zip(in_hw, self.kernel_size, self.stride, self.dilation):
+            out = math.ceil(size / s)
+            total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        self.pads = [pads[1][0], pads[1][1], pads[0][0], pads[0][1]]  # F.pad order: left, right, top, bottom
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pads))
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hardswish": nn.Hardswish, "silu": nn.SiLU,
+                "sigmoid": nn.Sigmoid, "hardsigmoid": nn.Hardsigmoid}
 
 
 class Named(nn.Module):
@@ -68,7 +99,11 @@ def _build_list(layers, shape):
     for i, l in enumerate(layers):
         name = l.get("name", str(i))
         t = l["type"]
-        if t == "conv2d":
+        if t == "conv2d" and l.get("padding") == "same":
+            m = SameConv2d(shape[1:], shape[0], l["out_channels"], _pair(l.get("kernel"), 3),
+                           stride=_pair(l.get("stride"), 1), dilation=_pair(l.get("dilation"), 1),
+                           groups=l.get("groups", 1), bias=l.get("bias", True))
+        elif t == "conv2d":
             k = _pair(l.get("kernel"), 3)
             m = nn.Conv2d(shape[0], l["out_channels"], k, stride=_pair(l.get("stride"), 1),
                           padding=_pair(l.get("padding"), 0), dilation=_pair(l.get("dilation"), 1),
@@ -78,8 +113,10 @@ def _build_list(layers, shape):
         elif t == "batchnorm2d":
             m = nn.BatchNorm2d(shape[0], eps=l.get("eps", 1e-5), momentum=l.get("momentum", 0.1)) if len(shape) == 3 \
                 else nn.BatchNorm1d(shape[0], eps=l.get("eps", 1e-5), momentum=l.get("momentum", 0.1))
-        elif t == "relu":
-            m = nn.ReLU()
+        elif t in _ACTIVATIONS:
+            m = _ACTIVATIONS[t]()
+        elif t == "sequential":
+            m = _build_list(l["layers"], shape)
         elif t == "leaky_relu":
             m = nn.LeakyReLU(l.get("negative_slope", 0.01))
         elif t in ("maxpool2d", "avgpool2d"):
@@ -96,7 +133,8 @@ def _build_list(layers, shape):
         elif t == "residual":
             body = _build_list(l["body"], shape)
             shortcut = _build_list(l["shortcut"], shape) if "shortcut" in l else Named()
-            m = Residual(body, shortcut, l.get("activation", "relu") == "relu")
+            m = Residual(body, shortcut, l.get("activation", "relu") == "relu", l.get("body_name", "body"),
+                         l.get("shortcut_name", "shortcut"))
         else:
             raise ValueError("unknown layer type %r" % t)
         with torch.no_grad():
