@@ -1,6 +1,8 @@
 // `vigil train` options: one table drives the command line, the JSON config file and the resolved config.
 #include "train/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -215,6 +217,23 @@ const std::vector<Option>& options() {
          for (const auto& f : c.freeze) s += (s.empty() ? "" : ",") + f;
          return json(s);
        }},
+      {"pretrained", "start from the model's ImageNet weights (efficientnet-lite0, mobilenet-v2, resnet18, resnet50; "
+       "scripts/get-pretrained.sh fetches them); implies --recipe finetune", true,
+       [](TrainConfig& c, const std::string& v) { c.pretrained = to_bool("pretrained", v); },
+       [](const TrainConfig& c) { return json(c.pretrained); }},
+      {"weights-dir", "folder of pretrained weights (default $VIGIL_WEIGHTS_DIR or ~/.cache/vigil/weights)", false,
+       [](TrainConfig& c, const std::string& v) { c.weights_dir = v; },
+       [](const TrainConfig& c) { return json(c.weights_dir); }},
+      {"backbone-lr-scale", "learning-rate multiplier for every parameter outside the head", false,
+       num("backbone-lr-scale", &TrainConfig::backbone_lr_scale),
+       [](const TrainConfig& c) { return json(c.backbone_lr_scale); }},
+      {"freeze-epochs", "train only the head for the first N epochs (a linear probe), then everything", false,
+       num("freeze-epochs", &TrainConfig::freeze_epochs), [](const TrainConfig& c) { return json(c.freeze_epochs); }},
+      {"freeze-bn", "keep batch norm on its (pretrained) running statistics for the whole run", true,
+       [](TrainConfig& c, const std::string& v) { c.freeze_bn = to_bool("freeze-bn", v); },
+       [](const TrainConfig& c) { return json(c.freeze_bn); }},
+      {"input-size", "square input size replacing the model definition's (0: keep it)", false,
+       num("input-size", &TrainConfig::input_size), [](const TrainConfig& c) { return json(c.input_size); }},
       {"device", "cpu | cuda | cuda:N | auto", false, [](TrainConfig& c, const std::string& v) { c.device = v; },
        [](const TrainConfig& c) { return json(c.device); }},
       {"gpu-kernels", "on a GPU: cudnn (cuDNN for convolution, pooling, softmax) or cuda (vigil's own kernels)", false,
@@ -224,7 +243,7 @@ const std::vector<Option>& options() {
        [](const TrainConfig& c) { return json(c.threads); }},
       {"seed", "random seed (data order, augmentation, dropout, initialisation)", false, num("seed", &TrainConfig::seed),
        [](const TrainConfig& c) { return json(c.seed); }},
-      {"recipe", "preset of options: seed (the original project's recipe)", false,
+      {"recipe", "preset of options: seed (the original project's recipe) or finetune (the default with --pretrained)", false,
        [](TrainConfig& c, const std::string& v) { apply_recipe(c, v); }, [](const TrainConfig& c) { return json(c.recipe); }},
       {"resume", "continue the run in this directory from its last checkpoint", false,
        [](TrainConfig& c, const std::string& v) { c.resume = v; }, [](const TrainConfig& c) { return json(c.resume); }},
@@ -255,8 +274,20 @@ std::string json_to_text(const json& v) {
 }  // namespace
 
 void apply_recipe(TrainConfig& c, const std::string& name) {
-  VIGIL_CHECK(name == "seed", "unknown recipe '", name, "' (recipes: seed)");
+  VIGIL_CHECK(name == "seed" || name == "finetune", "unknown recipe '", name, "' (recipes: seed, finetune)");
   c.recipe = name;
+  if (name == "finetune") {
+    c.optimizer.kind = "adamw";
+    c.lr = 1e-3f;
+    c.backbone_lr_scale = 0.1f;
+    c.optimizer.weight_decay = 0.05f;
+    c.schedule.kind = "cosine";
+    c.schedule.warmup_steps = 100;
+    c.label_smoothing = 0.1f;
+    c.epochs = 10;
+    c.batch = 32;
+    return;
+  }
   c.optimizer.kind = "adam";
   c.lr = 3e-4f;
   c.optimizer.weight_decay = 5e-4f;
@@ -304,6 +335,11 @@ void TrainConfig::validate() const {
   VIGIL_CHECK(threads >= 0, "--threads must be >= 0");
   VIGIL_CHECK(gpu_kernels == "cudnn" || gpu_kernels == "cuda", "--gpu-kernels must be cudnn or cuda");
   VIGIL_CHECK(limit_train >= 0 && limit_val >= 0, "--limit-train/--limit-val must be >= 0");
+  VIGIL_CHECK(std::isfinite(backbone_lr_scale) && backbone_lr_scale >= 0.f, "--backbone-lr-scale must be >= 0");
+  VIGIL_CHECK(freeze_epochs >= 0 && freeze_epochs < epochs, "--freeze-epochs must be >= 0 and below --epochs");
+  VIGIL_CHECK(input_size == 0 || (input_size >= 8 && input_size <= 8192), "--input-size must be 0 or in [8, 8192]");
+  VIGIL_CHECK(!(pretrained && !init_from.empty()), "--pretrained and --init-from both choose the starting weights: "
+              "give one");
   data::validate_augment_options(augmentation);
 }
 
@@ -346,8 +382,15 @@ bool parse_train_args(int argc, char** argv, TrainConfig& config, std::string& h
       apply_json(config, j, args[i + 1]);
     }
   }
+  bool recipe_given = false;
   for (size_t i = 0; i + 1 < args.size(); ++i)
-    if (args[i] == "--recipe") apply_recipe(config, args[i + 1]);
+    if (args[i] == "--recipe") {
+      apply_recipe(config, args[i + 1]);
+      recipe_given = true;
+    }
+  const bool pretrained_flag = std::find(args.begin(), args.end(), "--pretrained") != args.end() ||
+                               std::find(args.begin(), args.end(), "--pretrained=true") != args.end();
+  if (pretrained_flag && !recipe_given && config.recipe.empty()) apply_recipe(config, "finetune");
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--config" || a == "--recipe") {

