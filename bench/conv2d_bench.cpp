@@ -1,6 +1,8 @@
-// conv2d benchmark: the seed net's conv layers (batch 1 and 2) and a 3x3 64->64 conv at 56x56; forward, backward
-// data and backward weight on every available backend (both hand-written CUDA algorithms), each validated against
-// the Cpu result before it is timed. Usage: conv2d_bench [--reps N] [--threads 1,2] [--no-reference]
+// conv2d benchmark: the seed net's conv layers (batch 1 and 2), a 3x3 64->64 conv at 56x56 and MobileNetV2 /
+// EfficientNet-style depthwise layers; forward, backward data and backward weight on every available backend (every
+// hand-written CUDA algorithm that applies; on depthwise shapes also the Cpu Direct loops, the pre-Depthwise
+// default), each validated against the Cpu result before it is timed.
+// Usage: conv2d_bench [--reps N] [--threads 1,2] [--no-reference] [--set all|dense|depthwise]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,13 +23,16 @@ using vigil::ops::Conv2dAlgo;
 using vigil::ops::Conv2dShape;
 using Buffer = vigil::bench::Buffer<float>;
 
-Conv2dShape make_shape(int n, int c_in, int hw, int c_out, int k, int stride, int pad) {
+Conv2dShape make_shape(int n, int c_in, int hw, int c_out, int k, int stride, int pad, int groups = 1) {
   Conv2dShape s;
   s.n = n, s.c_in = c_in, s.h = hw, s.w = hw, s.c_out = c_out, s.kh = k, s.kw = k;
   s.stride_h = s.stride_w = stride;
   s.pad_h = s.pad_w = pad;
+  s.groups = groups;
   return s;
 }
+
+bool is_depthwise(const Conv2dShape& s) { return s.groups == s.c_in && s.groups == s.c_out; }
 
 std::vector<float> random_vector(int64_t n, unsigned seed) {
   std::mt19937 gen(seed);
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
   int reps = 10;
   std::vector<int> threads = {1, 2};
   bool with_reference = true;
+  std::string set = "all";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
       reps = std::max(1, std::atoi(argv[++i]));
@@ -79,21 +85,33 @@ int main(int argc, char** argv) {
       for (std::string t; std::getline(ss, t, ',');) threads.push_back(std::max(1, std::atoi(t.c_str())));
     } else if (!std::strcmp(argv[i], "--no-reference")) {
       with_reference = false;
+    } else if (!std::strcmp(argv[i], "--set") && i + 1 < argc &&
+               (!std::strcmp(argv[i + 1], "all") || !std::strcmp(argv[i + 1], "dense") ||
+                !std::strcmp(argv[i + 1], "depthwise"))) {
+      set = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--no-reference]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--no-reference] [--set all|dense|depthwise]\n",
+                   argv[0]);
       return 2;
     }
   }
 
   std::vector<Conv2dShape> shapes;
-  for (int n : {1, 2}) {
-    shapes.push_back(make_shape(n, 3, 512, 16, 7, 2, 1));  // seed net: 7x7/2 stem
-    shapes.push_back(make_shape(n, 16, 127, 32, 3, 1, 1));
-    shapes.push_back(make_shape(n, 32, 63, 64, 3, 1, 1));
-    shapes.push_back(make_shape(n, 64, 31, 128, 3, 1, 1));
-    shapes.push_back(make_shape(n, 128, 15, 256, 3, 1, 1));
+  if (set != "depthwise") {
+    for (int n : {1, 2}) {
+      shapes.push_back(make_shape(n, 3, 512, 16, 7, 2, 1));  // seed net: 7x7/2 stem
+      shapes.push_back(make_shape(n, 16, 127, 32, 3, 1, 1));
+      shapes.push_back(make_shape(n, 32, 63, 64, 3, 1, 1));
+      shapes.push_back(make_shape(n, 64, 31, 128, 3, 1, 1));
+      shapes.push_back(make_shape(n, 128, 15, 256, 3, 1, 1));
+    }
+    shapes.push_back(make_shape(1, 64, 56, 64, 3, 1, 1));  // ResNet-style 3x3 64->64 at 56x56
   }
-  shapes.push_back(make_shape(1, 64, 56, 64, 3, 1, 1));  // ResNet-style 3x3 64->64 at 56x56
+  if (set != "dense") {  // depthwise layers at batch 32: MobileNetV2 56x56 3x3, EfficientNet 5x5 stride 2 and 7x7
+    shapes.push_back(make_shape(32, 144, 56, 144, 3, 1, 1, 144));
+    shapes.push_back(make_shape(32, 240, 28, 240, 5, 2, 2, 240));
+    shapes.push_back(make_shape(32, 1152, 7, 1152, 5, 1, 2, 1152));
+  }
 
   std::vector<Impl> impls;
   for (Backend b : vigil::bench::bench_backends()) {
@@ -101,8 +119,10 @@ int main(int argc, char** argv) {
     if (b == Backend::Cuda) {
       impls.push_back({"cuda-im2col", b, Conv2dAlgo::Im2col});
       impls.push_back({"cuda-direct", b, Conv2dAlgo::Direct});
+      impls.push_back({"cuda-depthwise", b, Conv2dAlgo::Depthwise});
     } else {
       impls.push_back({vigil::backend_name(b), b, Conv2dAlgo::Auto});
+      if (b == Backend::Cpu) impls.push_back({"cpu-direct", b, Conv2dAlgo::Direct});
     }
   }
 
@@ -120,6 +140,8 @@ int main(int argc, char** argv) {
     vigil::ops::conv2d_backward_weight(Backend::Cpu, s, x.data(), dy.data(), dw_ref.data());
 
     for (const Impl& impl : impls) {
+      // Depthwise only applies to depthwise shapes; cpu-direct is only of interest there (Auto's old choice).
+      if ((impl.algo == Conv2dAlgo::Depthwise || impl.name == "cpu-direct") && !is_depthwise(s)) continue;
       const Backend b = impl.backend;
       Buffer tx(b, x), tw(b, w), tb(b, bias), tdy(b, dy);
       Buffer ty(b, std::vector<float>(s.y_numel())), tdx(b, std::vector<float>(s.x_numel(), 0.f)),

@@ -33,11 +33,16 @@ struct Conv2dShape {
 
 // Algorithm for the hand-written paths. Direct: one loop nest / kernel per pass. Im2col: im2col (col2im for
 // backward data) plus a GEMM per image and group (cpu::sgemm on the CPU, cuda::sgemm on the GPU).
-// Auto: Im2col, except Direct when a group's GEMM would be tiny (depthwise-like, c_in/g * c_out/g < 16).
+// Depthwise: only for groups == c_in == c_out (one filter per channel); per (image, channel) plane, row kernels
+// vectorised along the output row on the CPU, one thread per output / input element and one block per channel
+// (weight gradient) in CUDA; dilated or unusually large kernels take the Direct loops inside it.
+// Auto: Depthwise when groups == c_in == c_out, else Im2col, except Direct when a group's GEMM would be tiny
+// (c_in/g * c_out/g < 16, e.g. depthwise with a channel multiplier).
 // Used by Backend::Cpu and Backend::Cuda; Reference is always direct, Cudnn lets cuDNN choose.
-enum class Conv2dAlgo { Auto, Direct, Im2col };
+enum class Conv2dAlgo { Auto, Direct, Im2col, Depthwise };
 const char* conv2d_algo_name(Conv2dAlgo a);
-// The algorithm Auto stands for on this shape (Direct or Im2col; other values are returned unchanged).
+// The algorithm Auto stands for on this shape (Depthwise, Direct or Im2col; other values are returned unchanged).
+// Throws vigil::Error for Depthwise on a shape that is not depthwise (groups == c_in == c_out).
 Conv2dAlgo conv2d_resolve_algo(const Conv2dShape& s, Conv2dAlgo a);
 
 // y = conv(x, w) + bias (OVERWRITES y). bias may be nullptr (no bias).

@@ -2,7 +2,8 @@
 // 1x1/stride-1/no-pad) + SGEMM per image, tile and group; col2im for the input gradient. A batch with at least one
 // image per thread is split into one contiguous chunk of images per thread (own scratch, serial GEMMs, per-chunk
 // weight-gradient partials summed in a fixed order); smaller batches go image by image with OpenMP-parallel
-// im2col/col2im and self-threaded GEMMs. Depthwise-like shapes take the direct loops of the reference.
+// im2col/col2im and self-threaded GEMMs. Direct runs the loops of the reference; Depthwise runs the per-plane
+// kernels of conv2d_depthwise_cpu.cpp.
 #include "conv2d/conv2d_cpu.h"
 
 #include <algorithm>
@@ -180,6 +181,7 @@ int64_t chunk_begin(int64_t n, int chunks, int64_t c) { return n * c / chunks; }
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
                     Conv2dAlgo algo) {
+  if (algo == Conv2dAlgo::Depthwise) return depthwise_forward(s, x, w, bias, y);
   if (algo == Conv2dAlgo::Direct) return ref::conv2d_forward<float>(s, x, w, bias, y);
   // 1x1 convs read x as the column matrix: one tile of all rows.
   const bool pointwise = s.is_pointwise();
@@ -196,6 +198,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, Conv2dAlgo algo) {
+  if (algo == Conv2dAlgo::Depthwise) return depthwise_backward_data(s, dy, w, dx);
   if (algo == Conv2dAlgo::Direct) return ref::conv2d_backward_data<float>(s, dy, w, dx);
   // Every image owns its slice of dx, so chunks never race and the result does not depend on the chunking.
   const bool pointwise = s.is_pointwise();
@@ -213,6 +216,7 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, Conv2dAlgo algo) {
+  if (algo == Conv2dAlgo::Depthwise) return depthwise_backward_weight(s, x, dy, dw);
   if (algo == Conv2dAlgo::Direct) return ref::conv2d_backward_weight<float>(s, x, dy, dw);
   const bool pointwise = s.is_pointwise();
   const int rows = pointwise ? s.out_h() : tile_rows(s);
@@ -240,6 +244,5 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     }
   });
 }
-
 
 }  // namespace vigil::ops::cpu

@@ -1,9 +1,11 @@
-// Hand-written CUDA convolution: v1 direct kernels (one output / input element / weight per thread or block) and
-// v2 im2col + col2im kernels around vigil's tiled SGEMM (one GEMM per image and group).
+// Hand-written CUDA convolution: v1 direct kernels (one output / input element / weight per thread or block),
+// v2 im2col + col2im kernels around vigil's tiled SGEMM (one GEMM per image and group), and v3 depthwise kernels
+// (groups == c_in == c_out: one output / input element per thread, one block per channel for the weight gradient).
 #include "conv2d/conv2d_cuda.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "common/cuda_utils.cuh"
 #include "gemm/gemm_cuda.h"
@@ -250,11 +252,178 @@ void launch_im2col(const Conv2dShape& s, const Geom& g, const float* x, float* c
 // Blocks for kernels that give each block one item (weight element, channel): one per item, capped.
 int blocks_per_item(int64_t items) { return launch::grid_size(items, 1); }
 
+// ---- v3: depthwise (groups == c_in == c_out) ------------------------------------------------------------------
+// Plane t = n * C + c of x, y, dx and dy belongs to channel c = t % C, whose filter is w[c] (KH, KW). K > 0: a
+// K x K kernel known at compile time (taps unrolled, the filter's registers reused); K == 0: g.kh x g.kw at run time.
+
+// One thread per output element y[n, c, oh, ow]: the taps of channel c's window.
+template <typename I, int K>
+__global__ void depthwise_forward_kernel(Geom g, const float* __restrict__ x, const float* __restrict__ w,
+                                         const float* __restrict__ bias, float* __restrict__ y) {
+  const int kh_n = K > 0 ? K : g.kh, kw_n = K > 0 ? K : g.kw;
+  const I total = I(g.n) * g.c_out * g.out_h * g.out_w, hw = I(g.h) * g.w;
+  VIGIL_GRID_STRIDE_LOOP(idx, total) {
+    const I i = static_cast<I>(idx);
+    const int ow = static_cast<int>(i % g.out_w);
+    const I t = i / g.out_w / g.out_h;  // plane
+    const int oh = static_cast<int>((i / g.out_w) % g.out_h), c = static_cast<int>(t % g.c_out);
+    const float* xp = x + t * hw;
+    const float* wc = w + c * kh_n * kw_n;
+    const int ih0 = oh * g.stride_h - g.pad_h, iw0 = ow * g.stride_w - g.pad_w;
+    float acc = 0.f;
+#pragma unroll
+    for (int r = 0; r < kh_n; ++r) {
+      const int ih = ih0 + r * g.dil_h;
+      if (ih < 0 || ih >= g.h) continue;
+#pragma unroll
+      for (int q = 0; q < kw_n; ++q) {
+        const int iw = iw0 + q * g.dil_w;
+        if (iw >= 0 && iw < g.w) acc = fmaf(__ldg(xp + I(ih) * g.w + iw), __ldg(wc + r * kw_n + q), acc);
+      }
+    }
+    y[i] = bias ? acc + __ldg(bias + c) : acc;
+  }
+}
+
+// One thread per input element dx[n, c, ih, iw]: gathers the dy outputs of channel c whose window covers it.
+template <typename I, int K>
+__global__ void depthwise_backward_data_kernel(Geom g, const float* __restrict__ dy, const float* __restrict__ w,
+                                               float* __restrict__ dx) {
+  const int kh_n = K > 0 ? K : g.kh, kw_n = K > 0 ? K : g.kw;
+  const I total = I(g.n) * g.c_in * g.h * g.w, p_n = I(g.out_h) * g.out_w;
+  VIGIL_GRID_STRIDE_LOOP(idx, total) {
+    const I i = static_cast<I>(idx);
+    const int iw = static_cast<int>(i % g.w);
+    const I t = i / g.w / g.h;  // plane
+    const int ih = static_cast<int>((i / g.w) % g.h), c = static_cast<int>(t % g.c_in);
+    const float* dyp = dy + t * p_n;
+    const float* wc = w + c * kh_n * kw_n;
+    float acc = 0.f;
+#pragma unroll
+    for (int r = 0; r < kh_n; ++r) {
+      const int oh_s = ih + g.pad_h - r * g.dil_h;  // = oh * stride_h when tap r of output row oh reads ih
+      if (oh_s < 0 || oh_s % g.stride_h != 0 || oh_s / g.stride_h >= g.out_h) continue;
+      const float* dyr = dyp + I(oh_s / g.stride_h) * g.out_w;
+#pragma unroll
+      for (int q = 0; q < kw_n; ++q) {
+        const int ow_s = iw + g.pad_w - q * g.dil_w;
+        if (ow_s < 0 || ow_s % g.stride_w != 0 || ow_s / g.stride_w >= g.out_w) continue;
+        acc = fmaf(__ldg(dyr + ow_s / g.stride_w), __ldg(wc + r * kw_n + q), acc);
+      }
+    }
+    dx[i] += acc;
+  }
+}
+
+// One block per channel c (grid-stride over channels, uniform per block, so every thread reaches the barriers):
+// each thread keeps the K x K partial sums of its (n, oh, ow) positions in registers, then the block reduces every
+// tap (warp shuffles, then the warps' sums in order). For a given block size the result is the same on every run.
+template <typename I, int K>
+__global__ void depthwise_backward_weight_kernel(Geom g, const float* __restrict__ x, const float* __restrict__ dy,
+                                                 float* __restrict__ dw) {
+  __shared__ float warp_part[K * K][32];
+  const I p_n = I(g.out_h) * g.out_w, hw = I(g.h) * g.w, total = I(g.n) * p_n;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  for (int c = blockIdx.x; c < g.c_out; c += gridDim.x) {
+    float acc[K * K];
+#pragma unroll
+    for (int k = 0; k < K * K; ++k) acc[k] = 0.f;
+    for (I j = threadIdx.x; j < total; j += blockDim.x) {
+      const I n = j / p_n, p = j % p_n;
+      const int oh = static_cast<int>(p / g.out_w), ow = static_cast<int>(p % g.out_w);
+      const float d = __ldg(dy + (n * g.c_out + c) * p_n + p);
+      const float* xp = x + (n * g.c_in + c) * hw;
+#pragma unroll
+      for (int r = 0; r < K; ++r) {
+        const int ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+        if (ih < 0 || ih >= g.h) continue;
+#pragma unroll
+        for (int q = 0; q < K; ++q) {
+          const int iw = ow * g.stride_w - g.pad_w + q * g.dil_w;
+          if (iw >= 0 && iw < g.w) acc[r * K + q] = fmaf(__ldg(xp + I(ih) * g.w + iw), d, acc[r * K + q]);
+        }
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < K * K; ++k) {
+      const float v = gpu::warp_sum(acc[k]);
+      if (lane == 0) warp_part[k][warp] = v;
+    }
+    __syncthreads();
+    for (int k = threadIdx.x; k < K * K; k += blockDim.x) {
+      float sum = 0.f;
+      for (int wi = 0; wi < warps; ++wi) sum += warp_part[k][wi];
+      dw[c * K * K + k] += sum;
+    }
+    __syncthreads();  // warp_part is reused for the next channel
+  }
+}
+
+// The compile-time kernel size for shape s: K for square 3x3, 5x5 and 7x7 filters, else 0 (run-time sizes).
+int depthwise_k(const Conv2dShape& s) {
+  return s.kh == s.kw && (s.kh == 3 || s.kh == 5 || s.kh == 7) ? s.kh : 0;
+}
+
+// Calls fn(std::integral_constant<int, K>) with K = depthwise_k(s).
+template <typename Fn>
+void with_depthwise_k(const Conv2dShape& s, Fn&& fn) {
+  switch (depthwise_k(s)) {
+    case 3: return fn(std::integral_constant<int, 3>{});
+    case 5: return fn(std::integral_constant<int, 5>{});
+    case 7: return fn(std::integral_constant<int, 7>{});
+    default: return fn(std::integral_constant<int, 0>{});
+  }
+}
+
+void depthwise_forward(const Conv2dShape& s, const Geom& g, const float* x, const float* w, const float* bias,
+                       float* y) {
+  const int block = launch::block_size(256);
+  const int grid = launch::grid_size(s.y_numel(), block);
+  with_index_type(s, [&](auto index) {
+    with_depthwise_k(s, [&](auto k) {
+      depthwise_forward_kernel<decltype(index), decltype(k)::value>
+          <<<grid, block, 0, gpu::stream()>>>(g, x, w, bias, y);
+      VIGIL_CUDA_CHECK_LAUNCH("depthwise_forward_kernel");
+    });
+  });
+}
+
+void depthwise_backward_data(const Conv2dShape& s, const Geom& g, const float* dy, const float* w, float* dx) {
+  const int block = launch::block_size(256);
+  const int grid = launch::grid_size(s.x_numel(), block);
+  with_index_type(s, [&](auto index) {
+    with_depthwise_k(s, [&](auto k) {
+      depthwise_backward_data_kernel<decltype(index), decltype(k)::value>
+          <<<grid, block, 0, gpu::stream()>>>(g, dy, w, dx);
+      VIGIL_CUDA_CHECK_LAUNCH("depthwise_backward_data_kernel");
+    });
+  });
+}
+
+// Other filter sizes keep the per-weight-element direct kernel (its registers would not hold the partial sums).
+void depthwise_backward_weight(const Conv2dShape& s, const Geom& g, const float* x, const float* dy, float* dw) {
+  const int block = launch::block_size(512);
+  with_index_type(s, [&](auto index) {
+    using I = decltype(index);
+    with_depthwise_k(s, [&](auto k) {
+      constexpr int K = decltype(k)::value;
+      if constexpr (K == 0) {
+        direct_backward_weight_kernel<I><<<blocks_per_item(s.w_numel()), block, 0, gpu::stream()>>>(g, x, dy, dw);
+        VIGIL_CUDA_CHECK_LAUNCH("direct_backward_weight_kernel");
+      } else {
+        depthwise_backward_weight_kernel<I, K><<<blocks_per_item(s.c_out), block, 0, gpu::stream()>>>(g, x, dy, dw);
+        VIGIL_CUDA_CHECK_LAUNCH("depthwise_backward_weight_kernel");
+      }
+    });
+  });
+}
+
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
                     Conv2dAlgo algo) {
   const Geom g = make_geom(s);
+  if (algo == Conv2dAlgo::Depthwise) return depthwise_forward(s, g, x, w, bias, y);
   const int block = launch::block_size(256);
   const int64_t total = s.y_numel();
   if (algo == Conv2dAlgo::Direct) {
@@ -287,6 +456,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, Conv2dAlgo algo) {
   const Geom g = make_geom(s);
+  if (algo == Conv2dAlgo::Depthwise) return depthwise_backward_data(s, g, dy, w, dx);
   const int block = launch::block_size(256);
   if (algo == Conv2dAlgo::Direct) {
     with_index_type(s, [&](auto index) {
@@ -318,6 +488,7 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, Conv2dAlgo algo) {
   const Geom g = make_geom(s);
+  if (algo == Conv2dAlgo::Depthwise) return depthwise_backward_weight(s, g, x, dy, dw);
   if (algo == Conv2dAlgo::Direct) {
     const int block = launch::block_size(256);
     with_index_type(s, [&](auto index) {

@@ -1,11 +1,12 @@
-// Launchers for the hand-written CUDA convolution: direct kernels (v1) and im2col/col2im + vigil's tiled SGEMM
-// (v2). Device pointers, current stream; same contracts as conv2d.h.
+// Launchers for the hand-written CUDA convolution: direct kernels (v1), im2col/col2im + vigil's tiled SGEMM (v2) and
+// depthwise kernels (v3). Device pointers, current stream; same contracts as conv2d.h.
 #pragma once
 #include "conv2d/conv2d.h"
 
 namespace vigil::ops::cuda {
 
-// y = conv(x, w) + bias (OVERWRITES y). `algo` is Direct or Im2col (already resolved).
+// y = conv(x, w) + bias (OVERWRITES y). `algo` is Direct, Im2col or Depthwise (already resolved; Depthwise only for
+// groups == c_in == c_out).
 void conv2d_forward(const Conv2dShape& s, const float* x /* (N, Cin, H, W) */,
                     const float* w /* (Cout, Cin/groups, KH, KW) */, const float* bias /* (Cout) or nullptr */,
                     float* y /* (N, Cout, OH, OW) */, Conv2dAlgo algo);

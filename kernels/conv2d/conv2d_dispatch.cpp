@@ -53,12 +53,18 @@ const char* conv2d_algo_name(Conv2dAlgo a) {
     case Conv2dAlgo::Auto: return "auto";
     case Conv2dAlgo::Direct: return "direct";
     case Conv2dAlgo::Im2col: return "im2col";
+    case Conv2dAlgo::Depthwise: return "depthwise";
   }
   return "?";
 }
 
 Conv2dAlgo conv2d_resolve_algo(const Conv2dShape& s, Conv2dAlgo a) {
+  const bool depthwise = s.groups == s.c_in && s.groups == s.c_out;
+  VIGIL_CHECK(a != Conv2dAlgo::Depthwise || depthwise,
+              "conv2d: the depthwise algorithm needs groups == c_in == c_out (one filter per channel), got ",
+              s.str());
   if (a != Conv2dAlgo::Auto) return a;
+  if (depthwise) return Conv2dAlgo::Depthwise;
   return int64_t(s.c_in_per_group()) * s.c_out_per_group() < 16 ? Conv2dAlgo::Direct : Conv2dAlgo::Im2col;
 }
 

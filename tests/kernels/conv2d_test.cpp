@@ -1,10 +1,12 @@
 // Conv2d: shape rules, hand-computed values, double gradient checks, += accumulation, and every backend (each
-// algorithm and two CUDA launch configurations) against the double reference and PyTorch golden values.
+// algorithm and two CUDA launch configurations) against the double reference and PyTorch golden values; the
+// depthwise algorithm on a table of depthwise edge cases, its shape check and its deterministic weight gradient.
 #include "conv2d/conv2d.h"
 #include "conv2d/conv2d_ref.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -85,10 +87,51 @@ TEST(Conv2dShape, InvalidShapesThrowBeforeAnyBackendRuns) {
 
 TEST(Conv2dShape, AutoAlgorithm) {
   EXPECT_EQ(ops::conv2d_resolve_algo(make_shape(1, 16, 8, 8, 32, 3, 3), Conv2dAlgo::Auto), Conv2dAlgo::Im2col);
+  // groups == c_in == c_out (a single channel too) is depthwise.
   EXPECT_EQ(ops::conv2d_resolve_algo(make_shape(1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 16), Conv2dAlgo::Auto),
+            Conv2dAlgo::Depthwise);
+  EXPECT_EQ(ops::conv2d_resolve_algo(make_shape(1, 1, 8, 8, 1, 5, 5), Conv2dAlgo::Auto), Conv2dAlgo::Depthwise);
+  // A channel multiplier is not depthwise: its tiny per-group GEMM still goes to Direct.
+  EXPECT_EQ(ops::conv2d_resolve_algo(make_shape(1, 16, 8, 8, 32, 3, 3, 1, 1, 1, 16), Conv2dAlgo::Auto),
             Conv2dAlgo::Direct);
   EXPECT_EQ(ops::conv2d_resolve_algo(make_shape(1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 16), Conv2dAlgo::Im2col),
             Conv2dAlgo::Im2col);
+  EXPECT_EQ(ops::conv2d_resolve_algo(make_shape(1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 16), Conv2dAlgo::Depthwise),
+            Conv2dAlgo::Depthwise);
+  EXPECT_STREQ(ops::conv2d_algo_name(Conv2dAlgo::Depthwise), "depthwise");
+}
+
+// Depthwise asked for explicitly on a shape that is not depthwise is an error on every backend and pass (even on a
+// backend this machine lacks: the algorithm is checked before dispatch), never a silent fallback.
+TEST(Conv2dShape, DepthwiseOnNonDepthwiseShapeThrows) {
+  const std::vector<Conv2dShape> shapes = {
+      make_shape(1, 3, 6, 6, 4, 3, 3, 1, 1),           // dense
+      make_shape(1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 2),     // grouped, 2 channels per group
+      make_shape(1, 4, 6, 6, 8, 3, 3, 1, 1, 1, 4),     // depthwise with channel multiplier 2
+  };
+  std::vector<float> buf(4096, 0.f);
+  float* p = buf.data();
+  auto expect_depthwise_error = [](const std::function<void()>& fn, const std::string& what) {
+    try {
+      fn();
+      ADD_FAILURE() << what << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("depthwise"), std::string::npos) << what << ": " << e.what();
+    }
+  };
+  for (const Conv2dShape& s : shapes) {
+    SCOPED_TRACE(s.str());
+    expect_depthwise_error([&] { ops::conv2d_resolve_algo(s, Conv2dAlgo::Depthwise); }, "resolve");
+    for (Backend b : {Backend::Reference, Backend::Cpu, Backend::Cuda, Backend::Cudnn}) {
+      const std::string name = backend_name(b);
+      expect_depthwise_error([&] { ops::conv2d_forward(b, s, p, p, nullptr, p, Conv2dAlgo::Depthwise); },
+                             name + " forward");
+      expect_depthwise_error([&] { ops::conv2d_backward_data(b, s, p, p, p, Conv2dAlgo::Depthwise); },
+                             name + " backward_data");
+      expect_depthwise_error([&] { ops::conv2d_backward_weight(b, s, p, p, p, Conv2dAlgo::Depthwise); },
+                             name + " backward_weight");
+    }
+  }
 }
 
 // ---- reference: gradient checks in double ------------------------------------------------------------------
@@ -128,13 +171,25 @@ struct Config {
   int block;
 };
 
-std::vector<Config> configs_for(Backend b) {
+bool is_depthwise(const Conv2dShape& s) { return s.groups == s.c_in && s.groups == s.c_out; }
+
+std::vector<Config> all_configs(Backend b) {
   switch (b) {
-    case Backend::Cpu: return {{Conv2dAlgo::Auto, 0}, {Conv2dAlgo::Direct, 0}, {Conv2dAlgo::Im2col, 0}};
+    case Backend::Cpu:
+      return {{Conv2dAlgo::Auto, 0}, {Conv2dAlgo::Direct, 0}, {Conv2dAlgo::Im2col, 0}, {Conv2dAlgo::Depthwise, 0}};
     case Backend::Cuda:
-      return {{Conv2dAlgo::Im2col, 0}, {Conv2dAlgo::Im2col, 64}, {Conv2dAlgo::Direct, 0}, {Conv2dAlgo::Direct, 96}};
+      return {{Conv2dAlgo::Im2col, 0}, {Conv2dAlgo::Im2col, 64},    {Conv2dAlgo::Direct, 0},
+              {Conv2dAlgo::Direct, 96}, {Conv2dAlgo::Depthwise, 0}, {Conv2dAlgo::Depthwise, 64}};
     default: return {{Conv2dAlgo::Auto, 0}};
   }
+}
+
+// Every configuration of backend b that applies to shape s (Depthwise only to depthwise shapes).
+std::vector<Config> configs_for(Backend b, const Conv2dShape& s) {
+  std::vector<Config> out;
+  for (const Config& c : all_configs(b))
+    if (c.algo != Conv2dAlgo::Depthwise || is_depthwise(s)) out.push_back(c);
+  return out;
 }
 
 std::string config_name(Backend b, const Config& c) {
@@ -168,7 +223,8 @@ TEST_P(Conv2dBackends, HandComputed) {
   const Backend b = GetParam();
   VIGIL_SKIP_IF_UNAVAILABLE(b);
   const std::vector<float> x9 = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-  for (const Config& cfg : configs_for(b)) {
+  // Every case below is single-channel or one filter per channel, so Depthwise runs them all.
+  for (const Config& cfg : configs_for(b, make_shape(1, 1, 3, 3, 1, 2, 2))) {
     SCOPED_TRACE(config_name(b, cfg));
     {  // 2x2 kernel [[1, 0], [0, -1]] with bias 0.5 on a 3x3 ramp: every output is x[i][j] - x[i+1][j+1] + 0.5.
       const Conv2dShape s = make_shape(1, 1, 3, 3, 1, 2, 2);
@@ -233,6 +289,9 @@ std::vector<ConvCase> shape_table() {
       {"grouped_pointwise", make_shape(2, 8, 4, 5, 12, 1, 1, 1, 0, 1, 4), false},
       {"depthwise", make_shape(2, 8, 9, 10, 8, 3, 3, 1, 1, 1, 8), true},
       {"depthwise_mult2_5x5_s2", make_shape(1, 4, 11, 10, 8, 5, 5, 2, 2, 1, 4), false},
+      {"depthwise_3x3_s2_odd", make_shape(2, 6, 15, 13, 6, 3, 3, 2, 1, 1, 6), true},
+      {"depthwise_5x5_p2", make_shape(2, 5, 14, 17, 5, 5, 5, 1, 2, 1, 5), false},
+      {"depthwise_7x7_s2_p3", make_shape(1, 3, 19, 22, 3, 7, 7, 2, 3, 1, 3), true},
       {"kernel_covers_input", make_shape(3, 2, 6, 6, 3, 6, 6), true},
       {"pad_wider_than_kernel", make_shape(1, 2, 4, 5, 3, 3, 3, 3, 3), true},
       // Big enough for the CPU path to split the column matrix into several row tiles (the last one ragged).
@@ -271,7 +330,7 @@ TEST_P(Conv2dBackends, MatchesReference) {
     ops::ref::conv2d_backward_weight(s, xd.data(), dyd.data(), dw_ref.data());
     ops::ref::conv2d_backward_bias(s, dyd.data(), db_ref.data());
 
-    for (const Config& cfg : configs_for(b)) {
+    for (const Config& cfg : configs_for(b, s)) {
       SCOPED_TRACE(config_name(b, cfg));
       const Outputs o = run(b, cfg, s, x, w, bias, dy, dx0, dw0, db0);
       ExpectAllClose(o.y, y_ref, scaled(tol::kDotProduct, max_abs(y_ref)));
@@ -296,7 +355,7 @@ TEST_P(Conv2dBackends, MatchesPyTorch) {
     const bool has_bias = p.at("bias");
     ASSERT_EQ(c.at("y").data.size(), static_cast<size_t>(s.y_numel()));
     const std::vector<float> bias = has_bias ? c.at("b").data : std::vector<float>();
-    for (const Config& cfg : configs_for(b)) {
+    for (const Config& cfg : configs_for(b, s)) {
       SCOPED_TRACE(config_name(b, cfg));
       const Outputs o = run(b, cfg, s, c.at("x").data, c.at("w").data, bias, c.at("dy").data,
                             std::vector<float>(s.x_numel()), std::vector<float>(s.w_numel()),
@@ -389,6 +448,124 @@ TEST(Conv2dCpuBatch, WeightGradientIsDeterministic) {
     }
   }
 }
+
+// ---- depthwise ----------------------------------------------------------------------------------------------
+
+// Depthwise edge cases (groups == c_in == c_out): the compiled kernel sizes at stride 1 and 2 and odd ones, padding
+// from none to wider than the kernel, asymmetric strides and padding, planes narrower than a vector or than the
+// kernel, widths that are and are not multiples of 4, dilation and a kernel too tall for the CPU row kernels.
+std::vector<ConvCase> depthwise_table() {
+  auto dw = [](int n, int c, int h, int w, int kh, int kw, int stride, int pad) {
+    return make_shape(n, c, h, w, c, kh, kw, stride, pad, 1, c);
+  };
+  Conv2dShape asym_stride = dw(2, 3, 12, 11, 3, 3, 1, 1);
+  asym_stride.stride_w = 2;
+  Conv2dShape asym_stride2 = dw(1, 4, 13, 16, 5, 5, 2, 2);
+  asym_stride2.stride_w = 1;
+  Conv2dShape asym_pad = dw(2, 3, 9, 10, 3, 3, 1, 0);
+  asym_pad.pad_w = 2;
+  Conv2dShape dilated = dw(2, 3, 11, 12, 3, 3, 1, 2);
+  dilated.dil_h = dilated.dil_w = 2;
+  return {
+      {"k3_s1_p1", dw(3, 5, 16, 16, 3, 3, 1, 1), true},
+      {"k3_s1_p1_ragged", dw(2, 4, 13, 18, 3, 3, 1, 1), false},
+      {"k3_s1_p0", dw(2, 3, 9, 11, 3, 3, 1, 0), true},
+      {"k3_s2_p1_even", dw(2, 4, 16, 20, 3, 3, 2, 1), true},
+      {"k3_s2_p1_odd", dw(1, 3, 17, 15, 3, 3, 2, 1), false},
+      {"k3_s2_p0", dw(1, 3, 12, 13, 3, 3, 2, 0), true},
+      {"k5_s1_p2", dw(2, 4, 14, 14, 5, 5, 1, 2), true},
+      {"k5_s2_p2", dw(2, 4, 28, 27, 5, 5, 2, 2), false},
+      {"k5_s2_p1", dw(1, 3, 11, 12, 5, 5, 2, 1), true},
+      {"k7_s1_p3", dw(1, 3, 15, 14, 7, 7, 1, 3), true},
+      {"k7_s2_p3", dw(1, 2, 18, 21, 7, 7, 2, 3), false},
+      {"k1", dw(2, 3, 5, 6, 1, 1, 1, 0), true},
+      {"k1_s2", dw(1, 3, 7, 7, 1, 1, 2, 0), false},
+      {"k2_even_kernel", dw(2, 3, 8, 9, 2, 2, 1, 1), true},
+      {"k3x5_rect", dw(2, 3, 10, 12, 3, 5, 1, 1), false},
+      {"k4_s3", dw(1, 3, 14, 13, 4, 4, 3, 1), true},
+      {"pad_wider_than_kernel", dw(1, 3, 6, 7, 3, 3, 1, 3), true},
+      {"pad_wider_s2", dw(1, 2, 6, 5, 3, 3, 2, 3), false},
+      {"tiny_7x7_k5", dw(3, 6, 7, 7, 5, 5, 1, 2), true},
+      {"one_pixel", dw(2, 3, 1, 1, 3, 3, 1, 1), true},
+      {"single_column", dw(2, 3, 9, 1, 3, 3, 1, 1), false},
+      {"kernel_covers_input", dw(2, 3, 5, 5, 5, 5, 1, 0), true},
+      {"asym_stride_1x2", asym_stride, true},
+      {"asym_stride_2x1", asym_stride2, false},
+      {"asym_pad_0x2", asym_pad, true},
+      {"dilated", dilated, true},
+      {"tall_kernel_17x3", dw(1, 2, 20, 9, 17, 3, 1, 1), false},
+  };
+}
+
+// Depthwise forced and Auto (which picks it) on every depthwise edge case, against the reference in double: y
+// starts as NaN, the gradients at 9 (they must accumulate).
+TEST_P(Conv2dBackends, DepthwiseMatchesDoubleReference) {
+  const Backend b = GetParam();
+  VIGIL_SKIP_IF_UNAVAILABLE(b);
+  std::vector<Config> cfgs = {{Conv2dAlgo::Auto, 0}};
+  if (b == Backend::Cpu || b == Backend::Cuda) cfgs.push_back({Conv2dAlgo::Depthwise, 0});
+  if (b == Backend::Cuda) cfgs.push_back({Conv2dAlgo::Depthwise, 64});
+  uint32_t seed = 900;
+  for (const ConvCase& c : depthwise_table()) {
+    const Conv2dShape& s = c.s;
+    SCOPED_TRACE(c.name + ": " + s.str());
+    ASSERT_TRUE(is_depthwise(s));
+    ASSERT_EQ(ops::conv2d_resolve_algo(s, Conv2dAlgo::Auto), Conv2dAlgo::Depthwise);
+    const auto x = random_uniform(s.x_numel(), -1, 1, ++seed);
+    const auto w = random_uniform(s.w_numel(), -1, 1, ++seed);
+    const auto bias = c.bias ? random_uniform(s.c_out, -1, 1, ++seed) : std::vector<float>();
+    const auto dy = random_uniform(s.y_numel(), -1, 1, ++seed);
+    const std::vector<float> dx0(s.x_numel(), 9.f), dw0(s.w_numel(), 9.f), db0(s.c_out, 9.f);
+    const auto xd = cast<double>(x), wd = cast<double>(w), bd = cast<double>(bias), dyd = cast<double>(dy);
+    std::vector<double> y_ref(s.y_numel()), dx_ref = cast<double>(dx0), dw_ref = cast<double>(dw0);
+    ops::ref::conv2d_forward(s, xd.data(), wd.data(), c.bias ? bd.data() : nullptr, y_ref.data());
+    ops::ref::conv2d_backward_data(s, dyd.data(), wd.data(), dx_ref.data());
+    ops::ref::conv2d_backward_weight(s, xd.data(), dyd.data(), dw_ref.data());
+    for (const Config& cfg : cfgs) {
+      SCOPED_TRACE(config_name(b, cfg));
+      const Outputs o = run(b, cfg, s, x, w, bias, dy, dx0, dw0, db0);
+      ExpectAllClose(o.y, y_ref, scaled(tol::kDotProduct, max_abs(y_ref)));
+      ExpectAllClose(o.dx, dx_ref, scaled(tol::kDotProduct, max_abs(dx_ref)));
+      ExpectAllClose(o.dw, dw_ref, scaled(tol::kWeightGrad, max_abs(dw_ref)));
+    }
+  }
+}
+
+// Runs Depthwise's weight gradient into a copy of dw0 on backend b.
+std::vector<float> depthwise_weight_grad(Backend b, const Conv2dShape& s, const std::vector<float>& x,
+                                         const std::vector<float>& dy, const std::vector<float>& dw0) {
+  Buf<> bx(b, x), bdy(b, dy), bdw(b, dw0);
+  ops::conv2d_backward_weight(b, s, bx.data(), bdy.data(), bdw.data(), Conv2dAlgo::Depthwise);
+  return bdw.host();
+}
+
+class Conv2dDepthwiseDeterminism : public ::testing::TestWithParam<Backend> {};
+
+// Repeated runs of the depthwise weight gradient give bit-identical results (training resume compares losses bit
+// for bit); on the CPU also at every thread count, since each channel's sum has one fixed order.
+TEST_P(Conv2dDepthwiseDeterminism, WeightGradientIsBitIdentical) {
+  const Backend b = GetParam();
+  VIGIL_SKIP_IF_UNAVAILABLE(b);
+  for (const Conv2dShape& s : {make_shape(9, 12, 30, 28, 12, 3, 3, 1, 1, 1, 12),
+                               make_shape(7, 8, 27, 26, 8, 5, 5, 2, 2, 1, 8)}) {
+    SCOPED_TRACE(s.str());
+    const auto x = random_uniform(s.x_numel(), -1, 1, 811);
+    const auto dy = random_uniform(s.y_numel(), -1, 1, 812);
+    const auto dw0 = random_uniform(s.w_numel(), -1, 1, 813);
+    const std::vector<float> first = depthwise_weight_grad(b, s, x, dy, dw0);
+    EXPECT_NE(first, dw0);
+    const std::vector<int> thread_counts = b == Backend::Cpu ? std::vector<int>{1, 2, 3} : std::vector<int>{0};
+    for (int threads : thread_counts) {
+      SCOPED_TRACE("threads " + std::to_string(threads));
+      std::unique_ptr<ThreadCount> tc;
+      if (threads > 0) tc = std::make_unique<ThreadCount>(threads);
+      for (int rep = 0; rep < 2; ++rep) EXPECT_EQ(depthwise_weight_grad(b, s, x, dy, dw0), first) << "repeat " << rep;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Conv2dDepthwiseDeterminism, ::testing::Values(Backend::Cpu, Backend::Cuda),
+                         BackendParamName);
 
 INSTANTIATE_TEST_SUITE_P(All, Conv2dBackends,
                          ::testing::Values(Backend::Reference, Backend::Cpu, Backend::Cuda, Backend::Cudnn),
