@@ -278,7 +278,7 @@ GroupRule parse_group_rule(const std::string& text) {
     try {
       std::regex check(rule.pattern, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      VIGIL_FAIL("group_by regex '", rule.pattern, "' is not a valid regular expression: ", e.what());
+      VIGIL_FAIL("group_by regex '", rule.pattern, "' is not a valid regular expression: ", user_message(e));
     }
     return rule;
   }

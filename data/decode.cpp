@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/error.h"
 #include "data/decode_formats.h"
 #include "data/exif.h"
 #include "data/image.h"
@@ -132,7 +133,7 @@ FramesResult decode_frames_impl(const uint8_t* data, size_t size, const std::str
   } catch (const std::exception& e) {
     result = FramesResult{};
     result.status = DecodeStatus::Corrupt;
-    result.error = name + ": corrupt: " + e.what();
+    result.error = name + ": corrupt: " + user_message(e);
   }
   return result;
 }
@@ -170,7 +171,7 @@ FrameScan scan_frames_impl(const uint8_t* data, size_t size, const std::string& 
     scan.error = name + ": too_large: out of memory while decoding";
   } catch (const std::exception& e) {
     scan.status = DecodeStatus::Corrupt;
-    scan.error = name + ": corrupt: " + e.what();
+    scan.error = name + ": corrupt: " + user_message(e);
   }
   if (visitor_failure) std::rethrow_exception(visitor_failure);
   return scan;

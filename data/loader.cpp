@@ -268,7 +268,7 @@ struct Loader::State {
       }
       return true;
     } catch (const std::exception& e) {
-      *error = dataset.samples[index].path + ": " + e.what();
+      *error = dataset.samples[index].path + ": " + user_message(e);
       return false;
     }
   }

@@ -43,7 +43,7 @@ std::vector<std::string> hash_samples(const Dataset& data, int threads, std::vec
           hashes[i] = sha256_file_hex(s.path);
         }
       } catch (const std::exception& e) {
-        failures[i] = e.what();
+        failures[i] = user_message(e);
       }
     }
   };

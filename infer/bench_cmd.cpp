@@ -177,7 +177,7 @@ EndToEnd end_to_end(infer::Predictor& predictor, const std::vector<std::string>&
         if (!r.ok()) errors[k] = infer::error_reason(r.error, names[k]);
         else inputs[k] = data::preprocess_image(r.image, spec);
       } catch (const std::exception& e) {
-        errors[k] = e.what();
+        errors[k] = user_message(e);
       }
     });
     std::vector<const float*> ready;

@@ -97,7 +97,7 @@ HeldOut held_out_logits(infer::Predictor& predictor, const infer::EvaluateOption
         if (!d.ok()) errors[k] = infer::error_reason(d.error, s.path);
         else inputs[k] = data::preprocess_image(d.image, spec);
       } catch (const std::exception& e) {
-        errors[k] = std::string("preprocess: ") + e.what();
+        errors[k] = std::string("preprocess: ") + user_message(e);
       }
     });
     std::vector<const float*> batch;
@@ -159,7 +159,7 @@ void write_calibrated_model(const CalibrateOptions& o, const Model& loaded, floa
   try {
     save_safetensors(out, content.tensors, meta);
   } catch (const Error& e) {
-    VIGIL_FAIL("--out ", out, ": ", e.what());
+    VIGIL_FAIL("--out ", out, ": ", user_message(e));
   }
 }
 

@@ -270,7 +270,7 @@ void prepare(Item& item, const ModelSpec& spec, const data::DecodeOptions& decod
       }
     }
   } catch (const std::exception& e) {
-    item.error = std::string("preprocess: ") + e.what();
+    item.error = std::string("preprocess: ") + user_message(e);
   }
   item.prepare_ms = ms_since(t0);
 }

@@ -85,7 +85,7 @@ MultiFrameScore FrameScorer::score_animation(const std::vector<uint8_t>& bytes, 
         try {
           pass.pending.push_back(data::preprocess_image(frame, spec));
         } catch (const std::exception& e) {
-          preprocess_error = std::string("preprocess: ") + e.what();
+          preprocess_error = std::string("preprocess: ") + user_message(e);
           return false;
         }
         FrameRecord record;
@@ -142,7 +142,7 @@ MultiFrameScore FrameScorer::score_clip(const std::string& dir, const std::vecto
         if (!d.ok()) errors[k] = error_reason(d.error, path);
         else inputs[k] = data::preprocess_image(d.image, spec);
       } catch (const std::exception& e) {
-        errors[k] = std::string("preprocess: ") + e.what();
+        errors[k] = std::string("preprocess: ") + user_message(e);
       }
     });
     for (size_t k = 0; k < count; ++k) {

@@ -71,7 +71,7 @@ void write_output_file(const std::string& option, const std::string& path, const
   try {
     train::write_file_atomic(path, text);
   } catch (const Error& e) {
-    VIGIL_FAIL("--", option, " ", path, ": ", e.what());
+    VIGIL_FAIL("--", option, " ", path, ": ", user_message(e));
   }
 }
 

@@ -118,7 +118,7 @@ void write_output(const std::string& what, const std::string& path, const std::s
   try {
     train::write_file_atomic(path, text);
   } catch (const Error& e) {
-    VIGIL_FAIL(what, " ", path, ": ", e.what());
+    VIGIL_FAIL(what, " ", path, ": ", user_message(e));
   }
 }
 
@@ -322,7 +322,7 @@ EvaluateResult run_evaluate(const EvaluateOptions& o, std::ostream& out, std::os
         if (!d.ok()) r.error = error_reason(d.error, s.path);
         else inputs[k] = data::preprocess_image(d.image, spec);
       } catch (const std::exception& e) {
-        r.error = std::string("preprocess: ") + e.what();
+        r.error = std::string("preprocess: ") + user_message(e);
       }
     });
     std::vector<const float*> batch;

@@ -374,7 +374,7 @@ DecodedFile Server::Impl::decode(const std::string& bytes) const {
     out.input = data::preprocess_image(r.image, predictor->model().spec());
   } catch (const std::exception& e) {
     out.status = 500;
-    out.error = std::string("preprocess: ") + e.what();
+    out.error = std::string("preprocess: ") + user_message(e);
   }
   return out;
 }

@@ -160,7 +160,7 @@ void Batcher::run() {
         error = "the forward pass returned " + std::to_string(probabilities.size()) + " results for " +
                 std::to_string(batch.size()) + " images";
     } catch (const std::exception& e) {
-      error = e.what();
+      error = user_message(e);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     {

@@ -1,6 +1,8 @@
 // `vigil`: one CLI with git-style subcommands; errors are caught here and reported with a non-zero exit.
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <new>
 
 #include <unistd.h>
 #include <functional>
@@ -82,8 +84,14 @@ int main(int argc, char** argv) {
     if (argv[1] == std::string(c.name)) {
       try {
         return c.run(argc - 1, argv + 1);
-      } catch (const vigil::Error& e) {
-        std::cerr << "vigil " << c.name << ": error: " << e.what() << "\n";
+      } catch (const vigil::Error& e) {  // user errors: the reason, no source location; faults: everything
+        std::cerr << "vigil " << c.name << (e.internal() ? ": internal error: " : ": error: ") << e.message() << "\n";
+        return e.internal() ? 3 : 1;
+      } catch (const std::filesystem::filesystem_error& e) {
+        std::cerr << "vigil " << c.name << ": error: " << vigil::user_message(e) << "\n";
+        return 1;
+      } catch (const std::bad_alloc&) {
+        std::cerr << "vigil " << c.name << ": error: out of memory\n";
         return 1;
       } catch (const std::exception& e) {
         std::cerr << "vigil " << c.name << ": internal error: " << e.what() << "\n";

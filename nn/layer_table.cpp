@@ -33,17 +33,20 @@ void print_layer_table(const Model& model, std::ostream& out) {
       << "x" << s.input.width << ", head " << (s.head == Head::Softmax ? "softmax" : "sigmoid") << ", classes:";
   for (size_t i = 0; i < s.classes.size(); ++i) out << (i ? ", " : " ") << i << "=" << s.classes[i];
   out << "\n\n";
-  out << std::left << std::setw(34) << "layer" << std::setw(14) << "type" << std::setw(26) << "detail" << std::setw(18)
+  // A cell padded to `width`, and never run into the next one when longer.
+  auto cell = [](const std::string& text, size_t width) { return text.size() < width ? text : text + " "; };
+  out << std::left << std::setw(34) << "layer" << std::setw(14) << "type" << std::setw(40) << "detail" << std::setw(18)
       << "output" << std::right << std::setw(13) << "params" << std::setw(16) << "mult-adds" << "\n";
-  out << std::string(121, '-') << "\n";
+  out << std::string(135, '-') << "\n";
   for (const LayerRow& r : model.layer_table()) {
     std::string name = std::string(2 * r.depth, ' ') + (r.name.empty() ? "-" : r.name);
-    out << std::left << std::setw(34) << name << std::setw(14) << r.type << std::setw(26) << r.detail << std::setw(18)
+    out << std::left << std::setw(34) << cell(name, 34) << std::setw(14) << cell(r.type, 14) << std::setw(40)
+        << cell(r.detail, 40) << std::setw(18)
         << shape_str(r.stats.output) << std::right << std::setw(13) << (r.stats.params ? with_commas(r.stats.params) : "")
         << std::setw(16) << (r.stats.macs ? with_commas(r.stats.macs) : "") << "\n";
   }
   const LayerStats t = model.totals();
-  out << std::string(121, '-') << "\n";
+  out << std::string(135, '-') << "\n";
   out << "total parameters: " << with_commas(t.params) << " (" << human_count(t.params) << ")\n";
   out << "multiply-adds per image (convolution + linear): " << with_commas(t.macs) << " (" << human_count(t.macs) << ")\n";
   int64_t buffers = 0;

@@ -33,7 +33,7 @@ LoopState LoopState::from_json(const nlohmann::json& j, const std::string& sourc
     s.partial_images = j.at("partial_images").get<int64_t>();
     s.partial_confusion = j.at("partial_confusion");
   } catch (const std::exception& e) {
-    VIGIL_FAIL(source, ": malformed training state: ", e.what());
+    VIGIL_FAIL(source, ": malformed training state: ", user_message(e));
   }
   VIGIL_CHECK(s.epoch >= 0 && s.batch_in_epoch >= 0 && s.step >= 0, source, ": negative position in training state");
   return s;
@@ -72,7 +72,7 @@ LoopState load_checkpoint(const std::string& path, Model& model, Optimizer& opti
       *config = c == all.metadata.end() ? nlohmann::json::object() : nlohmann::json::parse(c->second);
     }
   } catch (const std::exception& e) {
-    VIGIL_FAIL(path, ": malformed training metadata: ", e.what());
+    VIGIL_FAIL(path, ": malformed training metadata: ", user_message(e));
   }
   return LoopState::from_json(j, path);
 }

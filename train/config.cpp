@@ -311,7 +311,7 @@ void apply_json(TrainConfig& c, const json& j, const std::string& source) {
     try {
       o->set(c, json_to_text(value));
     } catch (const Error& e) {
-      VIGIL_FAIL(source, ": ", e.what());
+      VIGIL_FAIL(source, ": ", user_message(e));
     }
   }
 }
@@ -377,7 +377,7 @@ bool parse_train_args(int argc, char** argv, TrainConfig& config, std::string& h
       try {
         in >> j;
       } catch (const std::exception& e) {
-        VIGIL_FAIL("--config ", args[i + 1], ": not valid JSON: ", e.what());
+        VIGIL_FAIL("--config ", args[i + 1], ": not valid JSON: ", user_message(e));
       }
       apply_json(config, j, args[i + 1]);
     }

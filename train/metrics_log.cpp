@@ -68,7 +68,7 @@ std::vector<EpochRecord> parse_jsonl(const std::string& text, const std::string&
     try {
       records.push_back(epoch_record_from_json(json::parse(lines[i])));
     } catch (const std::exception& e) {
-      VIGIL_FAIL(path, ":", i + 1, ": not a valid epoch record: ", e.what());
+      VIGIL_FAIL(path, ":", i + 1, ": not a valid epoch record: ", user_message(e));
     }
   }
   return records;

@@ -6,11 +6,27 @@
 
 namespace vigil {
 
-// The one exception type vigil throws; `what()` reads "file:line: expression: message".
+// The one exception type vigil throws; `what()` reads "file:line: expression: message" (for logs and tests).
+// message() is the part for a user: the reason alone, naming the file or option it is about, without the source
+// location; location() is "file:line". A check without a message is an internal fault: internal() is true
+// and message() is the whole what(), location included, for the bug report.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& what) : std::runtime_error(what), message_(what) {}
+  Error(const std::string& what, std::string location, std::string message, bool internal)
+      : std::runtime_error(what), location_(std::move(location)), message_(std::move(message)), internal_(internal) {}
+  const std::string& location() const { return location_; }
+  const std::string& message() const { return message_; }
+  bool internal() const { return internal_; }
+
+ private:
+  std::string location_, message_;
+  bool internal_ = false;
 };
+
+// What to tell a user about `e`: Error::message() for vigil errors (no source location); for a filesystem error
+// the paths and the system's reason; otherwise what().
+std::string user_message(const std::exception& e);
 
 [[noreturn]] void throw_error(const char* file, int line, const char* expr, const std::string& msg);
 
