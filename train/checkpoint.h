@@ -2,6 +2,7 @@
 // ("optimizer.<param>.<slot>") and the loop position (epoch, step, position inside the epoch, best metric, partial
 // epoch sums) so that `vigil train --resume` continues exactly. Written atomically.
 #pragma once
+#include <chrono>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,27 @@ struct LoopState {
   nlohmann::json partial_confusion;  // ConfusionMatrix::to_json() or null
   nlohmann::json to_json() const;
   static LoopState from_json(const nlohmann::json& j, const std::string& source);
+};
+
+// When a mid-epoch checkpoint is due: every `every_steps` optimizer steps and/or every `every_seconds` of wall
+// time since the last one (0 turns each off).
+class PeriodicCheckpoint {
+ public:
+  PeriodicCheckpoint(int64_t every_steps, double every_seconds)
+      : every_steps_(every_steps), every_seconds_(every_seconds), last_(std::chrono::steady_clock::now()) {}
+  // True (and the clock restarts) when step `step` (1-based count of steps done) should be checkpointed.
+  bool due(int64_t step) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool by_steps = every_steps_ > 0 && step % every_steps_ == 0;
+    const bool by_time = every_seconds_ > 0 && std::chrono::duration<double>(now - last_).count() >= every_seconds_;
+    if (by_steps || by_time) last_ = now;
+    return by_steps || by_time;
+  }
+
+ private:
+  int64_t every_steps_;
+  double every_seconds_;
+  std::chrono::steady_clock::time_point last_;
 };
 
 void save_checkpoint(const std::string& path, const Model& model, const Optimizer& optimizer, const LoopState& state,

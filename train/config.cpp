@@ -71,6 +71,17 @@ std::function<void(TrainConfig&, const std::string&)> num(const char* name, T Tr
   };
 }
 
+// "N" optimizer steps or "Nm" minutes (decimals allowed); "0" turns mid-epoch checkpoints off.
+void set_checkpoint_every(TrainConfig& c, const std::string& v) {
+  const bool minutes = !v.empty() && v.back() == 'm';
+  const std::string number = minutes ? v.substr(0, v.size() - 1) : v;
+  const double x = to_double("checkpoint-every", number);
+  if (!(x >= 0) || (!minutes && x != std::floor(x)))
+    bad("checkpoint-every", v, "must be a whole number of steps or a number of minutes such as 5m");
+  c.checkpoint_every_steps = minutes ? 0 : static_cast<int64_t>(x);
+  c.checkpoint_every_seconds = minutes ? x * 60 : 0;
+}
+
 const std::vector<Option>& options() {
   static const std::vector<Option> table = {
       {"data", "ImageFolder directory, list file (.csv) or Fashion-MNIST IDX directory", false,
@@ -247,6 +258,12 @@ const std::vector<Option>& options() {
        [](TrainConfig& c, const std::string& v) { apply_recipe(c, v); }, [](const TrainConfig& c) { return json(c.recipe); }},
       {"resume", "continue the run in this directory from its last checkpoint", false,
        [](TrainConfig& c, const std::string& v) { c.resume = v; }, [](const TrainConfig& c) { return json(c.resume); }},
+      {"checkpoint-every", "also checkpoint mid-epoch every N steps (e.g. 200) or every N minutes (e.g. 5m); 0: off", false,
+       [](TrainConfig& c, const std::string& v) { set_checkpoint_every(c, v); },
+       [](const TrainConfig& c) {
+         if (c.checkpoint_every_seconds > 0) return json(std::to_string(c.checkpoint_every_seconds / 60) + "m");
+         return json(std::to_string(c.checkpoint_every_steps));
+       }},
       {"progress", "progress bar on a terminal (plain lines otherwise)", false,
        [](TrainConfig& c, const std::string& v) { c.progress = to_bool("progress", v); },
        [](const TrainConfig& c) { return json(c.progress); }},

@@ -62,6 +62,10 @@ struct TrainConfig {
   std::string recipe;  // "" | "seed"
   std::string resume;  // run directory to continue
   bool progress = true;
+  // Mid-epoch checkpoints (besides each epoch's end): every N optimizer steps and/or every S seconds, so a kill -9
+  // loses at most that much work. 0: off.
+  int64_t checkpoint_every_steps = 0;
+  double checkpoint_every_seconds = 0;
 
   void validate() const;
   nlohmann::json to_json() const;

@@ -181,9 +181,13 @@ int run_training(TrainConfig c, std::ostream& out) {
   if (!c.resume.empty()) {
     run_dir = c.resume;
     resume_from = run_dir + "/checkpoints/last.safetensors";
-    VIGIL_CHECK(fs::exists(resume_from), "--resume ", run_dir, ": no checkpoint at ", resume_from);
     std::ifstream in(run_dir + "/config.json");
-    VIGIL_CHECK(in.good(), "--resume ", run_dir, ": config.json is missing");
+    VIGIL_CHECK(in.good(), "--resume ", run_dir, ": config.json is missing (not a run directory, or the run was "
+                "stopped before it began: start it again)");
+    if (!fs::exists(resume_from)) {  // stopped before its first checkpoint: nothing to keep, start over
+      out << "resume: no checkpoint yet in " << run_dir << ": starting the run from the beginning\n";
+      resume_from.clear();
+    }
     in >> saved_config;
     TrainConfig resumed;
     apply_json(resumed, saved_config, run_dir + "/config.json");
@@ -281,6 +285,7 @@ int run_training(TrainConfig c, std::ostream& out) {
   const char* stop_env = std::getenv("VIGIL_STOP_AFTER_STEPS");
   const int64_t stop_after = stop_env ? std::atoll(stop_env) : -1;
   double images_per_second = 0, seconds_per_epoch = 0;
+  PeriodicCheckpoint periodic(c.checkpoint_every_steps, c.checkpoint_every_seconds);
   for (; st.epoch < c.epochs; ++st.epoch) {
     const auto epoch_start = Clock::now();
     if (c.freeze_epochs > 0) {
@@ -330,6 +335,13 @@ int run_training(TrainConfig c, std::ostream& out) {
       ++st.step;
       ++st.batch_in_epoch;
       progress.update(st.batch_in_epoch, epoch_images, loss_sum / double(images), train_cm.accuracy(), lr);
+      if (periodic.due(st.step) && st.batch_in_epoch < steps_per_epoch) {  // the epoch's end saves its own
+        st.partial_loss_sum = loss_sum;
+        st.partial_images = images;
+        st.partial_confusion = train_cm.to_json();
+        if (parameters_finite(model))
+          save_checkpoint(run_dir + "/checkpoints/last.safetensors", model, optimizer, st, config_json);
+      }
       if (st.step == stop_after) std::raise(SIGTERM);
       if (stop.requested()) {
         progress.finish();

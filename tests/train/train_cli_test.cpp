@@ -2,14 +2,19 @@
 // finished run and after SIGTERM mid-epoch, the NaN guard, and corrupt files skipped and counted.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/rng.h"
 #include "nn/model.h"
+#include "nn/safetensors.h"
 #include "support/bmp_writer.h"
 #include "train/metrics_log.h"
 
@@ -97,6 +102,73 @@ TEST_F(TrainCli, ResumeContinuesExactly) {
   ASSERT_EQ(a.size(), 3u);
   ASSERT_EQ(b.size(), 3u);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "epoch " << i + 1;
+}
+
+// Starts `vigil train ARGS` in the background (output appended to `log`); returns its pid.
+pid_t start_vigil_train(const std::string& args, const std::string& log) {
+  const std::string cmd = std::string("exec ") + VIGIL_BIN + " train " + args + " >> " + log + " 2>&1";
+  pid_t pid = 0;
+  const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0) return -1;
+  return pid;
+}
+
+// Optimizer steps saved in a run's last checkpoint (-1: none yet).
+int64_t checkpoint_step(const fs::path& run) {
+  const fs::path last = run / "checkpoints" / "last.safetensors";
+  if (!fs::exists(last)) return -1;
+  const SafetensorsContent c = load_safetensors(last.string());
+  return nlohmann::json::parse(c.metadata.at("train.state")).at("step").get<int64_t>();
+}
+
+// kill -9 at 20 moments drawn with Philox (20..150 ms after each start), resuming after each: every resume must
+// succeed, no checkpoint may go back in time, and the finished model must equal an uninterrupted run's bit for bit.
+// --checkpoint-every 2 bounds the work a kill loses to 2 optimizer steps.
+TEST_F(TrainCli, KilledTwentyTimesThenResumedEqualsAnUninterruptedRun) {
+  const std::string opts = " --epochs 150 --checkpoint-every 2 --progress false --workers 2 --threads 1";
+  ASSERT_EQ(0, train(common("straight") + " --epochs 150 --checkpoint-every 2")) << log();
+  const fs::path run = root_ / "killed";
+  const std::string log_path = (root_ / "killed.log").string();
+  int kills = 0, launches = 0;
+  int64_t last_step = -1;
+  bool finished = false;
+  for (int k = 0; k < 40 && kills < 20 && !finished; ++k) {
+    const bool fresh = !fs::exists(run / "config.json");
+    const pid_t pid = start_vigil_train(fresh ? common("killed") + opts : "--resume " + run.string() + opts, log_path);
+    ASSERT_GT(pid, 0);
+    ++launches;
+    const int delay_ms = 20 + static_cast<int>(philox4x32(777, 1, k).v[0] % 130);
+    int status = 0;
+    pid_t done = 0;
+    for (int waited = 0; waited < delay_ms && done == 0; waited += 5) {
+      usleep(5000);
+      done = waitpid(pid, &status, WNOHANG);
+    }
+    if (done == pid) {  // it ran to the end before the kill
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "launch " << launches << ": " << log();
+      finished = true;
+      break;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ++kills;
+    const int64_t step = checkpoint_step(run);
+    EXPECT_GE(step, last_step) << "a checkpoint went back in time after kill " << kills;
+    last_step = step;
+  }
+  if (!finished) ASSERT_EQ(0, train("--resume " + run.string() + opts)) << log();
+  std::printf("[ kill -9 ] %d kills over %d launches, last checkpoint at step %lld before the final resume\n", kills,
+              launches, static_cast<long long>(last_step));
+  EXPECT_EQ(kills, 20) << "the run finished too quickly to be killed 20 times";
+  EXPECT_EQ(train_losses("straight"), train_losses("killed"));
+  const SafetensorsContent a = load_safetensors((root_ / "straight" / "model.safetensors").string());
+  const SafetensorsContent b = load_safetensors((run / "model.safetensors").string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& t : a.tensors) {
+    const Tensor* other = b.find(t.name);
+    ASSERT_NE(other, nullptr) << t.name;
+    EXPECT_EQ(other->to(DType::F32).to_vector(), t.tensor.to(DType::F32).to_vector()) << t.name;
+  }
 }
 
 TEST_F(TrainCli, SigtermMidEpochThenResumeIsExact) {
