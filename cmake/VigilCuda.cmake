@@ -10,6 +10,11 @@ set(CUDNN_LIBRARY "" CACHE FILEPATH "Path of libcudnn.so or libcudnn.so.9 (overr
 set(VIGIL_WITH_CUDA OFF)
 set(VIGIL_WITH_CUDNN OFF)
 
+if(VIGIL_CUDA_EMULATION)
+  include(VigilCudaEmulation)  # the kernels run on the CPU: no toolkit detection
+  return()
+endif()
+
 if(NOT VIGIL_CUDA STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER)
     find_program(VIGIL_NVCC nvcc PATHS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)

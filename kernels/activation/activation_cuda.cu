@@ -82,7 +82,7 @@ void activation_forward(const ActivationParams& p, int64_t n, const float* x, fl
   if (n == 0) return;
   const int block = launch::block_size(256);
   with_op(p, [&](auto op) {
-    activation_forward_kernel<<<launch::grid_size(n, block), block, 0, gpu::stream()>>>(n, op, x, y);
+    VIGIL_LAUNCH(launch::grid_size(n, block), block, 0, gpu::stream(), activation_forward_kernel)(n, op, x, y);
   });
   VIGIL_CUDA_CHECK_LAUNCH("activation_forward_kernel");
 }
@@ -91,7 +91,7 @@ void activation_backward(const ActivationParams& p, int64_t n, const float* x, c
   if (n == 0) return;
   const int block = launch::block_size(256);
   with_op(p, [&](auto op) {
-    activation_backward_kernel<<<launch::grid_size(n, block), block, 0, gpu::stream()>>>(n, op, x, dy, dx);
+    VIGIL_LAUNCH(launch::grid_size(n, block), block, 0, gpu::stream(), activation_backward_kernel)(n, op, x, dy, dx);
   });
   VIGIL_CUDA_CHECK_LAUNCH("activation_backward_kernel");
 }

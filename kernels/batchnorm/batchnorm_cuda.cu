@@ -199,8 +199,8 @@ int elementwise_block() { return launch::block_size(kElementwiseBlock); }
 
 void eval_invstd(const BatchNormShape& s, const float* running_var, float* invstd) {
   const int block = elementwise_block();
-  batchnorm_eval_invstd_kernel<<<launch::grid_size(s.c, block), block, 0, gpu::stream()>>>(s.c, s.eps, running_var,
-                                                                                          invstd);
+  VIGIL_LAUNCH(launch::grid_size(s.c, block), block, 0, gpu::stream(), batchnorm_eval_invstd_kernel)(
+      s.c, s.eps, running_var, invstd);
   VIGIL_CUDA_CHECK_LAUNCH("batchnorm_eval_invstd_kernel");
 }
 
@@ -208,14 +208,14 @@ void normalize(const BatchNormShape& s, const float* x, const float* mean, const
                const float* beta, float* y) {
   const int64_t total = s.n * s.c * s.hw;
   const int block = elementwise_block();
-  batchnorm_normalize_kernel<<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(total, s.c, s.hw, x, mean,
-                                                                                          invstd, gamma, beta, y);
+  VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), batchnorm_normalize_kernel)(
+      total, s.c, s.hw, x, mean, invstd, gamma, beta, y);
   VIGIL_CUDA_CHECK_LAUNCH("batchnorm_normalize_kernel");
 }
 
 void grad_sums(const BatchNormShape& s, const float* x, const float* dy, const float* mean, const float* invstd,
                float* dgamma, float* dbeta, float* mean_dy, float* mean_dy_xhat) {
-  batchnorm_grad_sums_kernel<<<channel_grid(s.c), channel_block(), 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(channel_grid(s.c), channel_block(), 0, gpu::stream(), batchnorm_grad_sums_kernel)(
       s.n, s.c, s.hw, x, dy, mean, invstd, dgamma, dbeta, mean_dy, mean_dy_xhat);
   VIGIL_CUDA_CHECK_LAUNCH("batchnorm_grad_sums_kernel");
 }
@@ -225,7 +225,7 @@ void accumulate_dx(const BatchNormShape& s, const float* x, const float* dy, con
                    const float* invstd, const float* mean_dy, const float* mean_dy_xhat, float* dx) {
   const int64_t total = s.n * s.c * s.hw;
   const int block = elementwise_block();
-  batchnorm_dx_kernel<kTrain><<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), batchnorm_dx_kernel<kTrain>)(
       total, s.c, s.hw, x, dy, gamma, mean, invstd, mean_dy, mean_dy_xhat, dx);
   VIGIL_CUDA_CHECK_LAUNCH("batchnorm_dx_kernel");
 }
@@ -235,7 +235,7 @@ void accumulate_dx(const BatchNormShape& s, const float* x, const float* dy, con
 void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                              float* y, float* running_mean, float* running_var, float* save_mean,
                              float* save_invstd) {
-  batchnorm_stats_kernel<<<channel_grid(s.c), channel_block(), 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(channel_grid(s.c), channel_block(), 0, gpu::stream(), batchnorm_stats_kernel)(
       s.n, s.c, s.hw, s.eps, s.momentum, x, save_mean, save_invstd, running_mean, running_var);
   VIGIL_CUDA_CHECK_LAUNCH("batchnorm_stats_kernel");
   normalize(s, x, save_mean, save_invstd, gamma, beta, y);

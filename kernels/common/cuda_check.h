@@ -23,7 +23,7 @@ void check_cuda_launch(const char* file, int line, const char* kernel);
                                cudaGetErrorString(vigil_err_));                                  \
   } while (0)
 
-// Call right after every <<<...>>> launch; names the kernel in the error.
+// Call right after every kernel launch (VIGIL_LAUNCH, cuda_utils.cuh); names the kernel in the error.
 #define VIGIL_CUDA_CHECK_LAUNCH(kernel_name) ::vigil::check_cuda_launch(__FILE__, __LINE__, kernel_name)
 
 // For destructors: reports (stderr) but never throws.

@@ -12,6 +12,18 @@ namespace vigil::gpu {
 
 inline cudaStream_t stream() { return static_cast<cudaStream_t>(device::current_stream()); }
 
+// Every kernel launch is written VIGIL_LAUNCH(grid, block, shared_bytes, stream, kernel)(args...). The launch
+// configuration comes first so that commas in a templated kernel's name stay inside __VA_ARGS__. Under nvcc it is
+// exactly kernel<<<grid, block, shared_bytes, stream>>>(args...); in an emulated build (VIGIL_CUDA_EMULATION, see
+// docs/CUDA-EMULATION.md) it runs the kernel through the CPU emulator in common/emulation/vigil_cuda_emu.h.
+#if VIGIL_CUDA_EMULATION
+#define VIGIL_LAUNCH(grid, block, shared_bytes, stream, ...)                                             \
+  ::vigil::emu::Launch(grid, block, shared_bytes, stream, __FILE__, __LINE__, #__VA_ARGS__)             \
+      .kernel([&](auto&... vigil_emu_args) { __VA_ARGS__(vigil_emu_args...); })
+#else
+#define VIGIL_LAUNCH(grid, block, shared_bytes, stream, ...) __VA_ARGS__<<<grid, block, shared_bytes, stream>>>
+#endif
+
 // for (i in [0, n)) spread over the whole grid.
 #define VIGIL_GRID_STRIDE_LOOP(i, n)                                                                      \
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < static_cast<int64_t>(n); \

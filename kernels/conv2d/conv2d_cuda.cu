@@ -244,7 +244,7 @@ void launch_im2col(const Conv2dShape& s, const Geom& g, const float* x, float* c
   const int64_t total = int64_t(g.c_in) * g.kh * g.kw * g.out_h * g.out_w;
   const int block = launch::block_size(256);
   with_index_type(s, [&](auto index) {
-    im2col_kernel<decltype(index)><<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(g, x, col);
+    VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), im2col_kernel<decltype(index)>)(g, x, col);
     VIGIL_CUDA_CHECK_LAUNCH("im2col_kernel");
   });
 }
@@ -381,8 +381,8 @@ void depthwise_forward(const Conv2dShape& s, const Geom& g, const float* x, cons
   const int grid = launch::grid_size(s.y_numel(), block);
   with_index_type(s, [&](auto index) {
     with_depthwise_k(s, [&](auto k) {
-      depthwise_forward_kernel<decltype(index), decltype(k)::value>
-          <<<grid, block, 0, gpu::stream()>>>(g, x, w, bias, y);
+      VIGIL_LAUNCH(grid, block, 0, gpu::stream(), depthwise_forward_kernel<decltype(index), decltype(k)::value>)(
+          g, x, w, bias, y);
       VIGIL_CUDA_CHECK_LAUNCH("depthwise_forward_kernel");
     });
   });
@@ -393,8 +393,8 @@ void depthwise_backward_data(const Conv2dShape& s, const Geom& g, const float* d
   const int grid = launch::grid_size(s.x_numel(), block);
   with_index_type(s, [&](auto index) {
     with_depthwise_k(s, [&](auto k) {
-      depthwise_backward_data_kernel<decltype(index), decltype(k)::value>
-          <<<grid, block, 0, gpu::stream()>>>(g, dy, w, dx);
+      VIGIL_LAUNCH(grid, block, 0, gpu::stream(), depthwise_backward_data_kernel<decltype(index), decltype(k)::value>)(
+          g, dy, w, dx);
       VIGIL_CUDA_CHECK_LAUNCH("depthwise_backward_data_kernel");
     });
   });
@@ -408,10 +408,12 @@ void depthwise_backward_weight(const Conv2dShape& s, const Geom& g, const float*
     with_depthwise_k(s, [&](auto k) {
       constexpr int K = decltype(k)::value;
       if constexpr (K == 0) {
-        direct_backward_weight_kernel<I><<<blocks_per_item(s.w_numel()), block, 0, gpu::stream()>>>(g, x, dy, dw);
+        VIGIL_LAUNCH(blocks_per_item(s.w_numel()), block, 0, gpu::stream(), direct_backward_weight_kernel<I>)(
+            g, x, dy, dw);
         VIGIL_CUDA_CHECK_LAUNCH("direct_backward_weight_kernel");
       } else {
-        depthwise_backward_weight_kernel<I, K><<<blocks_per_item(s.c_out), block, 0, gpu::stream()>>>(g, x, dy, dw);
+        VIGIL_LAUNCH(blocks_per_item(s.c_out), block, 0, gpu::stream(), depthwise_backward_weight_kernel<I, K>)(
+            g, x, dy, dw);
         VIGIL_CUDA_CHECK_LAUNCH("depthwise_backward_weight_kernel");
       }
     });
@@ -428,8 +430,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   const int64_t total = s.y_numel();
   if (algo == Conv2dAlgo::Direct) {
     with_index_type(s, [&](auto index) {
-      direct_forward_kernel<decltype(index)>
-          <<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(g, x, w, bias, y);
+      VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), direct_forward_kernel<decltype(index)>)(
+          g, x, w, bias, y);
       VIGIL_CUDA_CHECK_LAUNCH("direct_forward_kernel");
     });
     return;
@@ -448,7 +450,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   if (bias) {
     with_index_type(s, [&](auto index) {
-      add_bias_kernel<decltype(index)><<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(g, bias, y);
+      VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), add_bias_kernel<decltype(index)>)(
+          g, bias, y);
       VIGIL_CUDA_CHECK_LAUNCH("add_bias_kernel");
     });
   }
@@ -460,8 +463,8 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
   const int block = launch::block_size(256);
   if (algo == Conv2dAlgo::Direct) {
     with_index_type(s, [&](auto index) {
-      direct_backward_data_kernel<decltype(index)>
-          <<<launch::grid_size(s.x_numel(), block), block, 0, gpu::stream()>>>(g, dy, w, dx);
+      VIGIL_LAUNCH(launch::grid_size(s.x_numel(), block), block, 0, gpu::stream(),
+                   direct_backward_data_kernel<decltype(index)>)(g, dy, w, dx);
       VIGIL_CUDA_CHECK_LAUNCH("direct_backward_data_kernel");
     });
     return;
@@ -478,8 +481,8 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
             dy + (n * g.c_out + int64_t(grp) * g.cout_g) * p_n, p_n, pointwise ? 1.f : 0.f, cn + grp * k * p_n, p_n);
     if (!pointwise) {
       with_index_type(s, [&](auto index) {
-        col2im_kernel<decltype(index)>
-            <<<launch::grid_size(int64_t(g.c_in) * hw, block), block, 0, gpu::stream()>>>(g, col.get(), dxn);
+        VIGIL_LAUNCH(launch::grid_size(int64_t(g.c_in) * hw, block), block, 0, gpu::stream(),
+                     col2im_kernel<decltype(index)>)(g, col.get(), dxn);
         VIGIL_CUDA_CHECK_LAUNCH("col2im_kernel");
       });
     }
@@ -492,8 +495,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   if (algo == Conv2dAlgo::Direct) {
     const int block = launch::block_size(256);
     with_index_type(s, [&](auto index) {
-      direct_backward_weight_kernel<decltype(index)>
-          <<<blocks_per_item(s.w_numel()), block, 0, gpu::stream()>>>(g, x, dy, dw);
+      VIGIL_LAUNCH(blocks_per_item(s.w_numel()), block, 0, gpu::stream(),
+                   direct_backward_weight_kernel<decltype(index)>)(g, x, dy, dw);
       VIGIL_CUDA_CHECK_LAUNCH("direct_backward_weight_kernel");
     });
     return;
@@ -516,7 +519,7 @@ void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db) {
   const Geom g = make_geom(s);
   const int block = launch::block_size(256);
   with_index_type(s, [&](auto index) {
-    backward_bias_kernel<decltype(index)><<<blocks_per_item(s.c_out), block, 0, gpu::stream()>>>(g, dy, db);
+    VIGIL_LAUNCH(blocks_per_item(s.c_out), block, 0, gpu::stream(), backward_bias_kernel<decltype(index)>)(g, dy, db);
     VIGIL_CUDA_CHECK_LAUNCH("backward_bias_kernel");
   });
 }

@@ -57,7 +57,7 @@ __global__ void dropout_backward_kernel(int64_t n, float scale, const float* __r
 void launch_backward(int64_t n, float scale, const float* dy, const uint8_t* mask, float* dx) {
   if (n == 0) return;
   const int block = launch::block_size(256);
-  dropout_backward_kernel<<<launch::grid_size(n, block), block, 0, gpu::stream()>>>(n, scale, dy, mask, dx);
+  VIGIL_LAUNCH(launch::grid_size(n, block), block, 0, gpu::stream(), dropout_backward_kernel)(n, scale, dy, mask, dx);
   VIGIL_CUDA_CHECK_LAUNCH("dropout_backward_kernel");
 }
 
@@ -70,7 +70,7 @@ void dropout_forward(const DropoutParams& p, int64_t n, const float* x, float* y
   const bool vec = aligned(x, 16) && aligned(y, 16) && aligned(mask, 4);
   const int64_t groups = (n + 3) / 4;
   const int block = launch::block_size(256);
-  dropout_forward_kernel<<<launch::grid_size(groups, block), block, 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(launch::grid_size(groups, block), block, 0, gpu::stream(), dropout_forward_kernel)(
       n, p.seed, p.stream, p.p, ref::dropout_scale(p.p), vec, x, y, mask);
   VIGIL_CUDA_CHECK_LAUNCH("dropout_forward_kernel");
 }

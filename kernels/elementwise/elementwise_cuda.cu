@@ -20,7 +20,7 @@ template <typename F>
 void launch_map(const char* kernel_name, int64_t n, const F& f) {
   if (n == 0) return;
   const int block = launch::block_size(256);
-  map_kernel<<<launch::grid_size(n, block), block, 0, gpu::stream()>>>(n, f);
+  VIGIL_LAUNCH(launch::grid_size(n, block), block, 0, gpu::stream(), map_kernel)(n, f);
   VIGIL_CUDA_CHECK_LAUNCH(kernel_name);
 }
 
@@ -183,15 +183,15 @@ void channel_reduce(int64_t n, int64_t c, int64_t hw, const float* x, float* out
       std::min<int64_t>(launch::grid_size(n * hw, block), std::max<int64_t>(1, kMaxPartials / c)));
   const dim3 grid(static_cast<unsigned>(c), static_cast<unsigned>(slices));
   if (slices == 1) {  // one block per channel: its total is the answer
-    channel_partial_kernel<Square><<<grid, block, 0, gpu::stream()>>>(n, c, hw, x, accumulate, out);
+    VIGIL_LAUNCH(grid, block, 0, gpu::stream(), channel_partial_kernel<Square>)(n, c, hw, x, accumulate, out);
     VIGIL_CUDA_CHECK_LAUNCH("channel_partial_kernel");
     return;
   }
   StreamScratch partial(static_cast<size_t>(c) * slices * sizeof(float));
-  channel_partial_kernel<Square><<<grid, block, 0, gpu::stream()>>>(n, c, hw, x, false, partial.get());
+  VIGIL_LAUNCH(grid, block, 0, gpu::stream(), channel_partial_kernel<Square>)(n, c, hw, x, false, partial.get());
   VIGIL_CUDA_CHECK_LAUNCH("channel_partial_kernel");
-  channel_final_kernel<<<static_cast<unsigned>(c), block, 0, gpu::stream()>>>(slices, partial.get(), accumulate,
-                                                                               out);
+  VIGIL_LAUNCH(static_cast<unsigned>(c), block, 0, gpu::stream(), channel_final_kernel)(
+      slices, partial.get(), accumulate, out);
   VIGIL_CUDA_CHECK_LAUNCH("channel_final_kernel");
 }
 

@@ -260,7 +260,7 @@ void launch_tiled(int64_t M, int64_t N, int64_t K, float alpha, const float* A, 
   const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(tiles_m), static_cast<unsigned>(splits));
   if (splits == 1) {
     const bool vec_c = ldc % 4 == 0 && aligned16(C);
-    sgemm_tiled_kernel<Cfg, TransA, TransB><<<grid, Cfg::kThreads, 0, gpu::stream()>>>(
+    VIGIL_LAUNCH(grid, Cfg::kThreads, 0, gpu::stream(), sgemm_tiled_kernel<Cfg, TransA, TransB>)(
         M, N, K, k_per_split, alpha, A, lda, B, ldb, beta, C, ldc, 0, vec_a, vec_b, vec_c);
     VIGIL_CUDA_CHECK_LAUNCH("sgemm_tiled_kernel");
     return;
@@ -270,11 +270,11 @@ void launch_tiled(int64_t M, int64_t N, int64_t K, float alpha, const float* A, 
   const Scratch scratch(static_cast<size_t>(splits * M * N) * sizeof(float));
   float* work = scratch.ptr;
   const bool vec_w = N % 4 == 0 && aligned16(work);
-  sgemm_tiled_kernel<Cfg, TransA, TransB><<<grid, Cfg::kThreads, 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(grid, Cfg::kThreads, 0, gpu::stream(), sgemm_tiled_kernel<Cfg, TransA, TransB>)(
       M, N, K, k_per_split, 1.f, A, lda, B, ldb, 0.f, work, N, M * N, vec_a, vec_b, vec_w);
   VIGIL_CUDA_CHECK_LAUNCH("sgemm_tiled_kernel(split-k)");
   const int block = launch::block_size(256);
-  splitk_reduce_kernel<<<launch::grid_size(M * N, block), block, 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(launch::grid_size(M * N, block), block, 0, gpu::stream(), splitk_reduce_kernel)(
       M, N, static_cast<int>(splits), work, alpha, beta, C, ldc);
   VIGIL_CUDA_CHECK_LAUNCH("splitk_reduce_kernel");
 }
@@ -370,8 +370,8 @@ void sgemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   const int64_t a_sm = trans_a ? 1 : lda, a_sk = trans_a ? lda : 1;
   const int64_t b_sk = trans_b ? 1 : ldb, b_sn = trans_b ? ldb : 1;
   const int block = launch::block_size(256);
-  sgemm_naive_kernel<<<launch::grid_size(M * N, block), block, 0, gpu::stream()>>>(M, N, K, alpha, A, a_sm, a_sk, B,
-                                                                                   b_sk, b_sn, beta, C, ldc);
+  VIGIL_LAUNCH(launch::grid_size(M * N, block), block, 0, gpu::stream(), sgemm_naive_kernel)(
+      M, N, K, alpha, A, a_sm, a_sk, B, b_sk, b_sn, beta, C, ldc);
   VIGIL_CUDA_CHECK_LAUNCH("sgemm_naive_kernel");
 }
 
@@ -395,7 +395,7 @@ void sgemm_cublas(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
 void add_row_bias(int64_t rows, int64_t cols, const float* b, float* y) {
   if (rows == 0 || cols == 0) return;
   const int block = launch::block_size(256);
-  add_row_bias_kernel<<<launch::grid_size(rows * cols, block), block, 0, gpu::stream()>>>(rows, cols, b, y);
+  VIGIL_LAUNCH(launch::grid_size(rows * cols, block), block, 0, gpu::stream(), add_row_bias_kernel)(rows, cols, b, y);
   VIGIL_CUDA_CHECK_LAUNCH("add_row_bias_kernel");
 }
 
@@ -403,7 +403,7 @@ void column_sum(int64_t rows, int64_t cols, const float* dy, float* db) {
   if (cols == 0) return;
   const int block = launch::block_size(256);
   const int64_t groups = (cols + 31) / 32;
-  column_sum_kernel<<<launch::grid_size(groups, 1), block, 0, gpu::stream()>>>(rows, cols, dy, db);
+  VIGIL_LAUNCH(launch::grid_size(groups, 1), block, 0, gpu::stream(), column_sum_kernel)(rows, cols, dy, db);
   VIGIL_CUDA_CHECK_LAUNCH("column_sum_kernel");
 }
 

@@ -21,15 +21,16 @@ __global__ void adam_step_kernel(int64_t n, AdamScalars<float> s, float* __restr
 void sgd_step(const SgdParams& p, int64_t n, float* w, const float* g, float* momentum_buf, bool first_step) {
   if (n == 0) return;
   const int block = launch::block_size(256);
-  sgd_step_kernel<<<launch::grid_size(n, block), block, 0, gpu::stream()>>>(n, sgd_scalars<float>(p, first_step),
-                                                                            w, g, momentum_buf);
+  VIGIL_LAUNCH(launch::grid_size(n, block), block, 0, gpu::stream(), sgd_step_kernel)(
+      n, sgd_scalars<float>(p, first_step), w, g, momentum_buf);
   VIGIL_CUDA_CHECK_LAUNCH("sgd_step_kernel");
 }
 
 void adam_step(const AdamParams& p, int64_t n, float* w, const float* g, float* m, float* v) {
   if (n == 0) return;
   const int block = launch::block_size(256);
-  adam_step_kernel<<<launch::grid_size(n, block), block, 0, gpu::stream()>>>(n, adam_scalars<float>(p), w, g, m, v);
+  VIGIL_LAUNCH(launch::grid_size(n, block), block, 0, gpu::stream(), adam_step_kernel)(
+      n, adam_scalars<float>(p), w, g, m, v);
   VIGIL_CUDA_CHECK_LAUNCH("adam_step_kernel");
 }
 

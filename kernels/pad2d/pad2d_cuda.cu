@@ -60,9 +60,9 @@ void pad2d_forward(const Pad2dShape& s, const float* x, float* y) {
   const int block = launch::block_size(256);
   const int grid = launch::grid_size(total, block);
   if (fits_int32(s)) {
-    pad2d_forward_kernel<int32_t><<<grid, block, 0, gpu::stream()>>>(total, geometry<int32_t>(s), x, y);
+    VIGIL_LAUNCH(grid, block, 0, gpu::stream(), pad2d_forward_kernel<int32_t>)(total, geometry<int32_t>(s), x, y);
   } else {
-    pad2d_forward_kernel<int64_t><<<grid, block, 0, gpu::stream()>>>(total, geometry<int64_t>(s), x, y);
+    VIGIL_LAUNCH(grid, block, 0, gpu::stream(), pad2d_forward_kernel<int64_t>)(total, geometry<int64_t>(s), x, y);
   }
   VIGIL_CUDA_CHECK_LAUNCH("pad2d_forward_kernel");
 }
@@ -73,9 +73,9 @@ void pad2d_backward(const Pad2dShape& s, const float* dy, float* dx) {
   const int block = launch::block_size(256);
   const int grid = launch::grid_size(total, block);
   if (fits_int32(s)) {
-    pad2d_backward_kernel<int32_t><<<grid, block, 0, gpu::stream()>>>(total, geometry<int32_t>(s), dy, dx);
+    VIGIL_LAUNCH(grid, block, 0, gpu::stream(), pad2d_backward_kernel<int32_t>)(total, geometry<int32_t>(s), dy, dx);
   } else {
-    pad2d_backward_kernel<int64_t><<<grid, block, 0, gpu::stream()>>>(total, geometry<int64_t>(s), dy, dx);
+    VIGIL_LAUNCH(grid, block, 0, gpu::stream(), pad2d_backward_kernel<int64_t>)(total, geometry<int64_t>(s), dy, dx);
   }
   VIGIL_CUDA_CHECK_LAUNCH("pad2d_backward_kernel");
 }

@@ -97,15 +97,16 @@ void pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
   const int oh_n = s.out_h(), ow_n = s.out_w();
   const int64_t total = static_cast<int64_t>(s.n) * s.c * oh_n * ow_n;
   const int block = launch::block_size(256);
-  pool2d_forward_kernel<<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(s, oh_n, ow_n, total, x, y);
+  VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), pool2d_forward_kernel)(
+      s, oh_n, ow_n, total, x, y);
   VIGIL_CUDA_CHECK_LAUNCH("pool2d_forward_kernel");
 }
 
 void pool2d_backward(const Pool2dShape& s, const float* x, const float* dy, float* dx) {
   const int64_t total = static_cast<int64_t>(s.n) * s.c * s.h * s.w;
   const int block = launch::block_size(256);
-  pool2d_backward_kernel<<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(s, s.out_h(), s.out_w(),
-                                                                                       total, x, dy, dx);
+  VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), pool2d_backward_kernel)(
+      s, s.out_h(), s.out_w(), total, x, dy, dx);
   VIGIL_CUDA_CHECK_LAUNCH("pool2d_backward_kernel");
 }
 
@@ -113,12 +114,12 @@ void global_avg_pool_forward(int64_t n, int64_t c, int64_t hw, const float* x, f
   const int64_t planes = n * c;
   const int block = launch::block_size(256);
   if (hw <= kWarpPlaneMax) {
-    global_avg_pool_forward_kernel<true>
-        <<<launch::grid_size(planes * 32, block), block, 0, gpu::stream()>>>(planes, hw, x, y);
+    VIGIL_LAUNCH(launch::grid_size(planes * 32, block), block, 0, gpu::stream(), global_avg_pool_forward_kernel<true>)(
+        planes, hw, x, y);
     VIGIL_CUDA_CHECK_LAUNCH("global_avg_pool_forward_kernel<warp>");
   } else {
-    global_avg_pool_forward_kernel<false>
-        <<<launch::grid_size(planes * block, block), block, 0, gpu::stream()>>>(planes, hw, x, y);
+    VIGIL_LAUNCH(launch::grid_size(planes * block, block), block, 0, gpu::stream(),
+                 global_avg_pool_forward_kernel<false>)(planes, hw, x, y);
     VIGIL_CUDA_CHECK_LAUNCH("global_avg_pool_forward_kernel<block>");
   }
 }
@@ -126,7 +127,8 @@ void global_avg_pool_forward(int64_t n, int64_t c, int64_t hw, const float* x, f
 void global_avg_pool_backward(int64_t n, int64_t c, int64_t hw, const float* dy, float* dx) {
   const int64_t total = n * c * hw;
   const int block = launch::block_size(256);
-  global_avg_pool_backward_kernel<<<launch::grid_size(total, block), block, 0, gpu::stream()>>>(total, hw, dy, dx);
+  VIGIL_LAUNCH(launch::grid_size(total, block), block, 0, gpu::stream(), global_avg_pool_backward_kernel)(
+      total, hw, dy, dx);
   VIGIL_CUDA_CHECK_LAUNCH("global_avg_pool_backward_kernel");
 }
 

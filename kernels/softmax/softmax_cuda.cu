@@ -206,11 +206,12 @@ template <RowOp kOp>
 void launch_row_forward(int64_t rows, int64_t cols, const float* x, float* y, const CeArgs& ce) {
   if (cols <= kWarpRowMaxCols) {
     const int block = launch::block_size(128);
-    row_forward_kernel<kOp, true><<<launch::grid_size(rows, block / 32), block, 0, gpu::stream()>>>(rows, cols, x, y,
-                                                                                                   ce);
+    VIGIL_LAUNCH(launch::grid_size(rows, block / 32), block, 0, gpu::stream(), row_forward_kernel<kOp, true>)(
+        rows, cols, x, y, ce);
   } else {
     const int block = launch::block_size(256);
-    row_forward_kernel<kOp, false><<<launch::grid_size(rows, 1), block, 0, gpu::stream()>>>(rows, cols, x, y, ce);
+    VIGIL_LAUNCH(launch::grid_size(rows, 1), block, 0, gpu::stream(), row_forward_kernel<kOp, false>)(
+        rows, cols, x, y, ce);
   }
   VIGIL_CUDA_CHECK_LAUNCH("row_forward_kernel");
 }
@@ -220,11 +221,12 @@ void launch_row_backward(int64_t rows, int64_t cols, const float* y, const float
   if (rows == 0) return;
   if (cols <= kWarpRowMaxCols) {
     const int block = launch::block_size(128);
-    row_backward_kernel<kLog, true><<<launch::grid_size(rows, block / 32), block, 0, gpu::stream()>>>(rows, cols, y,
-                                                                                                     dy, dx);
+    VIGIL_LAUNCH(launch::grid_size(rows, block / 32), block, 0, gpu::stream(), row_backward_kernel<kLog, true>)(
+        rows, cols, y, dy, dx);
   } else {
     const int block = launch::block_size(256);
-    row_backward_kernel<kLog, false><<<launch::grid_size(rows, 1), block, 0, gpu::stream()>>>(rows, cols, y, dy, dx);
+    VIGIL_LAUNCH(launch::grid_size(rows, 1), block, 0, gpu::stream(), row_backward_kernel<kLog, false>)(
+        rows, cols, y, dy, dx);
   }
   VIGIL_CUDA_CHECK_LAUNCH("row_backward_kernel");
 }
@@ -255,7 +257,7 @@ void cross_entropy_forward(const CrossEntropyParams& p, int64_t rows, int64_t co
   ce.row_loss = partials.get();
   ce.row_weight = partials.get() + rows;
   launch_row_forward<kOp>(rows, cols, x, probs, ce);
-  ce_mean_kernel<<<1, launch::block_size(256), 0, gpu::stream()>>>(rows, ce.row_loss, ce.row_weight, loss);
+  VIGIL_LAUNCH(1, launch::block_size(256), 0, gpu::stream(), ce_mean_kernel)(rows, ce.row_loss, ce.row_weight, loss);
   VIGIL_CUDA_CHECK_LAUNCH("ce_mean_kernel");
 }
 
@@ -292,11 +294,11 @@ void softmax_cross_entropy_forward_from_log_probs(const CrossEntropyParams& p, i
 void softmax_cross_entropy_backward(const CrossEntropyParams& p, int64_t rows, int64_t cols, const float* probs,
                                     const int32_t* labels, float dloss, float* dlogits) {
   DeviceFloats sums(2);
-  ce_weight_sums_kernel<<<1, launch::block_size(256), 0, gpu::stream()>>>(rows, cols, labels, p.class_weights,
-                                                                          sums.get());
+  VIGIL_LAUNCH(1, launch::block_size(256), 0, gpu::stream(), ce_weight_sums_kernel)(
+      rows, cols, labels, p.class_weights, sums.get());
   VIGIL_CUDA_CHECK_LAUNCH("ce_weight_sums_kernel");
   const int block = launch::block_size(256);
-  ce_backward_kernel<<<launch::grid_size(rows * cols, block), block, 0, gpu::stream()>>>(
+  VIGIL_LAUNCH(launch::grid_size(rows * cols, block), block, 0, gpu::stream(), ce_backward_kernel)(
       rows, cols, p.label_smoothing, dloss, probs, labels, p.class_weights, sums.get(), dlogits);
   VIGIL_CUDA_CHECK_LAUNCH("ce_backward_kernel");
 }
