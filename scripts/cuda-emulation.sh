@@ -59,6 +59,8 @@ count() {  # count <label> <log>: N from gtest's "[  LABEL ] N tests" summary li
 
 status=0
 summary=()
+total_passed=0
+total_failed=0
 for sched in $SCHEDULES; do
   for op in "${ops[@]}"; do
     log="$LOGS/$op.${sched//:/-}.log"
@@ -69,6 +71,8 @@ for sched in $SCHEDULES; do
     passed=$(count PASSED "$log")
     failed=$(count FAILED "$log")
     skipped=$(count SKIPPED "$log")
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
     verdict=ok
     if [ "$rc" != 0 ] || [ "$failed" != 0 ] || [ "$skipped" != 0 ] || [ "$passed" = 0 ]; then
       verdict=FAIL
@@ -84,4 +88,5 @@ done
 echo "== CUDA emulation: /cuda test instances ($BUILD, schedules: $SCHEDULES)"
 printf '%s\n' "${summary[@]}"
 if [ "$status" = 0 ]; then echo "== all passed"; else echo "== FAILURES (logs in $LOGS)"; fi
+echo "cuda-emulation: $total_passed passed, $total_failed failed"
 exit "$status"
