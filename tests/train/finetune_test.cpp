@@ -17,7 +17,7 @@
 #include "common/error.h"
 #include "nn/functional.h"
 #include "nn/optimizer.h"
-#include "support/bmp_writer.h"
+#include "train_test_support.h"
 
 namespace vigil::test {
 namespace {
@@ -101,46 +101,18 @@ TEST(Finetune, FrozenBatchNormKeepsItsStatisticsWhileTraining) {
   EXPECT_NE(find_tensor(m, "features.0.1.running_mean")->to_vector(), before);
 }
 
-class FinetuneCli : public ::testing::Test {
+class FinetuneCli : public TrainRunTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("vigil_finetune_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
+    TrainRunTest::SetUp();
     fs::create_directories(root_ / "weights");
-    const char* classes[] = {"nudity", "violence", "standard"};
-    for (int c = 0; c < 3; ++c) {
-      fs::create_directories(root_ / "data" / classes[c]);
-      for (int i = 0; i < 12; ++i)
-        write_bmp((root_ / "data" / classes[c] / ("img" + std::to_string(i) + ".bmp")).string(), 24, 24,
-                  [&](int x, int y) {
-                    const uint8_t noise = static_cast<uint8_t>((x * 37 + y * 11 + i * 53) % 90);
-                    uint8_t px[3] = {noise, noise, noise};
-                    px[c] = static_cast<uint8_t>(150 + noise);
-                    return std::tuple<uint8_t, uint8_t, uint8_t>{px[0], px[1], px[2]};
-                  });
-    }
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  int train(const std::string& args, const std::string& env = "") {
-    const std::string cmd = env + " " + VIGIL_BIN + " train " + args + " --progress false --workers 1 --threads 1 > " +
-                            (root_ / "log.txt").string() + " 2>&1";
-    const int rc = std::system(cmd.c_str());
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  }
-  std::string log() const {
-    std::ifstream in(root_ / "log.txt");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    write_colour_classes(root_ / "data", 12, 24);
   }
   std::string common(const std::string& out) const {
     return "--data " + (root_ / "data").string() + " --model mobilenet-v2 --pretrained --weights-dir " +
            (root_ / "weights").string() + " --out " + (root_ / out).string() +
            " --input-size 32 --batch 8 --lr 0.01 --warmup-steps 0 --seed 5";
   }
-  fs::path root_;
 };
 
 TEST_F(FinetuneCli, MissingWeightsSayHowToGetThem) {

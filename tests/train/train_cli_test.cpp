@@ -15,7 +15,7 @@
 #include "common/rng.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
-#include "support/bmp_writer.h"
+#include "train_test_support.h"
 #include "train/metrics_log.h"
 
 namespace vigil::test {
@@ -33,42 +33,12 @@ const char* kModel = R"({"format": "vigil-model/1", "name": "tiny-rgb", "input":
     {"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
     {"type": "global_avg_pool"}, {"type": "dropout", "p": 0.2}, {"type": "linear", "out_features": 3}]})";
 
-class TrainCli : public ::testing::Test {
+class TrainCli : public TrainRunTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("vigil_train_cli_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    TrainRunTest::SetUp();
     std::ofstream(root_ / "model.json") << kModel;
-    // Class = dominant colour (red / green / blue) with noise; 24 images per class.
-    const char* classes[] = {"nudity", "violence", "standard"};
-    for (int c = 0; c < 3; ++c) {
-      fs::create_directories(root_ / "data" / classes[c]);
-      for (int i = 0; i < 24; ++i)
-        write_bmp((root_ / "data" / classes[c] / ("img" + std::to_string(i) + ".bmp")).string(), 16, 16,
-                  [&](int x, int y) {
-                    const uint8_t noise = static_cast<uint8_t>((x * 37 + y * 11 + i * 53) % 90);
-                    uint8_t v[3] = {noise, noise, noise};
-                    v[c] = static_cast<uint8_t>(150 + noise);
-                    return std::tuple<uint8_t, uint8_t, uint8_t>{v[0], v[1], v[2]};
-                  });
-    }
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  // Runs `vigil train ARGS` (output to root_/log.txt); returns the exit status.
-  int train(const std::string& args, const std::string& env = "") {
-    const std::string cmd = env + " " + VIGIL_BIN + " train " + args + " --progress false --workers 2 --threads 1 > " +
-                            (root_ / "log.txt").string() + " 2>&1";
-    const int rc = std::system(cmd.c_str());
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  }
-  std::string log() const {
-    std::ifstream in(root_ / "log.txt");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    write_colour_classes(root_ / "data", 24, 16);  // 72 images
   }
   std::string common(const std::string& out) const {
     return "--data " + (root_ / "data").string() + " --model " + (root_ / "model.json").string() + " --out " +
@@ -79,7 +49,6 @@ class TrainCli : public ::testing::Test {
     for (const auto& r : train::MetricsLog::read((root_ / run).string())) out.push_back(r.train_loss);
     return out;
   }
-  fs::path root_;
 };
 
 TEST_F(TrainCli, ShortRunWritesEverything) {
