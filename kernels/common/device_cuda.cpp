@@ -1,4 +1,4 @@
-// device.h on the CUDA runtime: discovery, the caching allocator, copies and streams.
+// device.h on the CUDA runtime: discovery and the caching allocator (copies and streams: device_runtime.cpp).
 #include <cuda_runtime.h>
 
 #include <cstdlib>
@@ -129,10 +129,6 @@ CachingAllocator& allocator() {
   return *a;
 }
 
-thread_local void* tls_stream = nullptr;
-
-cudaStream_t stream() { return static_cast<cudaStream_t>(tls_stream); }
-
 }  // namespace
 
 std::string cuda_unavailable_reason() { return probe_reason(); }
@@ -214,61 +210,6 @@ void free(void* ptr) {
 }
 void release_cached() { allocator().release(); }
 AllocatorStats allocator_stats() { return allocator().stats(); }
-
-void* alloc_pinned(size_t bytes) {
-  void* p = nullptr;
-  VIGIL_CUDA_CHECK(cudaMallocHost(&p, bytes));
-  return p;
-}
-void free_pinned(void* ptr) {
-  if (ptr) VIGIL_CUDA_WARN(cudaFreeHost(ptr));
-}
-
-void copy_to_device(void* dst, const void* src, size_t bytes) {
-  if (bytes) VIGIL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
-}
-void copy_to_host(void* dst, const void* src, size_t bytes) {
-  if (!bytes) return;
-  VIGIL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
-  VIGIL_CUDA_CHECK(cudaStreamSynchronize(stream()));
-}
-void copy_on_device(void* dst, const void* src, size_t bytes) {
-  if (bytes) VIGIL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
-}
-void fill_zero(void* dst, size_t bytes) {
-  if (bytes) VIGIL_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream()));
-}
-void synchronize() { VIGIL_CUDA_CHECK(cudaStreamSynchronize(stream())); }
-
-Stream::Stream() {
-  cudaStream_t s = nullptr;
-  VIGIL_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  handle_ = s;
-}
-Stream::~Stream() {
-  if (handle_) VIGIL_CUDA_WARN(cudaStreamDestroy(static_cast<cudaStream_t>(handle_)));
-}
-void Stream::synchronize() const { VIGIL_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(handle_))); }
-
-Event::Event() {
-  cudaEvent_t e = nullptr;
-  VIGIL_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-  handle_ = e;
-}
-Event::~Event() {
-  if (handle_) VIGIL_CUDA_WARN(cudaEventDestroy(static_cast<cudaEvent_t>(handle_)));
-}
-void Event::record(void* s) {
-  VIGIL_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(handle_), static_cast<cudaStream_t>(s)));
-}
-void Event::make_wait(void* s) const {
-  VIGIL_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(s), static_cast<cudaEvent_t>(handle_), 0));
-}
-void Event::synchronize() const { VIGIL_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(handle_))); }
-
-void* current_stream() { return tls_stream; }
-StreamGuard::StreamGuard(const Stream& s) : previous_(tls_stream) { tls_stream = s.handle(); }
-StreamGuard::~StreamGuard() { tls_stream = previous_; }
 
 }  // namespace device
 }  // namespace vigil
