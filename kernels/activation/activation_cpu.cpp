@@ -1,14 +1,18 @@
-// Fast CPU activations: one small functor per kind, mapped over fixed chunks with loops GCC vectorises.
+// Fast CPU activations: the shared functors (activation_functors.h), mapped over fixed chunks with loops GCC
+// vectorises.
 #include "activation/activation_cpu.h"
 
 #include <cmath>
 #include <cstring>
 
+#include "activation/activation_functors.h"
 #include "common/error.h"
 #include "common/parallel.h"
 
 namespace vigil::ops::cpu {
 namespace {
+
+using namespace activation_functors;
 
 // Elements per parallel task: enough to amortise scheduling, few enough to balance the threads. Each element is
 // independent, so the split cannot change any result.
@@ -46,46 +50,10 @@ inline float exp_nonpositive(float a) {
 }
 
 // sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|): no overflow for any x.
-inline float sigmoid(float x) {
-  const float e = exp_nonpositive(-std::fabs(x));
-  return (x >= 0.f ? 1.f : e) / (1.f + e);
-}
-
-inline float relu6(float x) { return x < 0.f ? 0.f : (x > 6.f ? 6.f : x); }
-
-// Each functor: value(x) = f(x) and grad(x, dy) = f'(x) * dy, written as selects so the loops stay branch-free.
-struct LeakyOp {  // Relu uses slope 0
-  float slope;
-  float value(float x) const { return x > 0.f ? x : slope * x; }
-  float grad(float x, float dy) const { return x > 0.f ? dy : slope * dy; }
-};
-struct Relu6Op {
-  float value(float x) const { return relu6(x); }
-  float grad(float x, float dy) const { return x > 0.f && x < 6.f ? dy : 0.f; }
-};
-struct HardSwishOp {
-  float value(float x) const { return x * relu6(x + 3.f) / 6.f; }
-  float grad(float x, float dy) const {
-    const float inner = dy * (x / 3.f + 0.5f);
-    return x < -3.f ? 0.f : (x <= 3.f ? inner : dy);
-  }
-};
-struct HardSigmoidOp {
-  float value(float x) const { return relu6(x + 3.f) / 6.f; }
-  float grad(float x, float dy) const { return x > -3.f && x < 3.f ? dy / 6.f : 0.f; }
-};
-struct SigmoidOp {
-  float value(float x) const { return sigmoid(x); }
-  float grad(float x, float dy) const {
-    const float s = sigmoid(x);
-    return dy * (s * (1.f - s));
-  }
-};
-struct SiluOp {
-  float value(float x) const { return x * sigmoid(x); }
-  float grad(float x, float dy) const {
-    const float s = sigmoid(x);
-    return dy * (s * (1.f + x * (1.f - s)));
+struct CpuMath {
+  static float sigmoid(float x) {
+    const float e = exp_nonpositive(-std::fabs(x));
+    return (x >= 0.f ? 1.f : e) / (1.f + e);
   }
 };
 
@@ -107,29 +75,14 @@ void map_backward(Op op, int64_t n, const float* x, const float* dy, float* dx) 
   });
 }
 
-// Calls fn(op) with the functor for p.kind.
-template <typename Fn>
-void with_op(const ActivationParams& p, Fn&& fn) {
-  switch (p.kind) {
-    case ActivationKind::Relu: return fn(LeakyOp{0.f});
-    case ActivationKind::LeakyRelu: return fn(LeakyOp{p.negative_slope});
-    case ActivationKind::Relu6: return fn(Relu6Op{});
-    case ActivationKind::HardSwish: return fn(HardSwishOp{});
-    case ActivationKind::Silu: return fn(SiluOp{});
-    case ActivationKind::Sigmoid: return fn(SigmoidOp{});
-    case ActivationKind::HardSigmoid: return fn(HardSigmoidOp{});
-  }
-  VIGIL_FAIL("activation: unknown kind ", static_cast<int>(p.kind));
-}
-
 }  // namespace
 
 void activation_forward(const ActivationParams& p, int64_t n, const float* x, float* y) {
-  with_op(p, [&](auto op) { map_forward(op, n, x, y); });
+  with_op<CpuMath>(p, [&](auto op) { map_forward(op, n, x, y); });
 }
 
 void activation_backward(const ActivationParams& p, int64_t n, const float* x, const float* dy, float* dx) {
-  with_op(p, [&](auto op) { map_backward(op, n, x, dy, dx); });
+  with_op<CpuMath>(p, [&](auto op) { map_backward(op, n, x, dy, dx); });
 }
 
 }  // namespace vigil::ops::cpu
